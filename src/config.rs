@@ -1,0 +1,195 @@
+//! Configuration: one clap-derived struct, read from flags or the environment.
+//!
+//! Every option is documented once here; those docs are what `passenger-api --help` prints and
+//! what the README's configuration table lists. Every flag has an environment variable of the
+//! same name in upper case, so containers configure the service with the environment only.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The default database: an SQLite file in the working directory, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://passenger-api.db";
+
+/// Command line of the `passenger-api` binary.
+#[derive(Debug, Parser)]
+#[command(name = "passenger-api", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings shared by every subcommand.
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the HTTP server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL) and exit.
+    Schema,
+    /// Import passengers from a legacy CSV file, or generate synthetic ones.
+    Seed(SeedArgs),
+}
+
+/// Arguments of `passenger-api seed`.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// CSV file in the legacy format (header
+    /// `Survived,Pclass,Name,Sex,Age,Siblings_Spouses_Aboard,Parents_Children_Aboard,Fare`).
+    #[arg(required_unless_present = "synthetic", conflicts_with = "synthetic")]
+    pub file: Option<PathBuf>,
+    /// Generate this many plausible random passengers instead of reading a file.
+    #[arg(long, value_name = "N")]
+    pub synthetic: Option<u64>,
+    /// Do nothing when the table already holds rows (for start-up scripts).
+    #[arg(long, env = "SEED_IF_EMPTY")]
+    pub if_empty: bool,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// JSON when standard error is not a terminal, human-readable otherwise.
+    Auto,
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Pretty,
+}
+
+/// All settings of the service.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database URL: `sqlite://FILE` (created if missing) or `postgres://USER:PASS@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true, hide_env_values = true)]
+    pub database_url: String,
+
+    /// Maximum number of pooled database connections.
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    pub db_max_connections: u32,
+
+    /// Seconds to wait for a pooled database connection before failing the request.
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5, global = true)]
+    pub db_acquire_timeout_secs: u64,
+
+    /// Address and port the HTTP server listens on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: SocketAddr,
+
+    /// Do not apply database migrations when the server starts.
+    #[arg(long, env = "NO_MIGRATE", global = true)]
+    pub no_migrate: bool,
+
+    /// Log filter, in `tracing` syntax (`info`, `passenger_api=debug,warn`, ...).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true)]
+    pub log_level: String,
+
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto, global = true)]
+    pub log_format: LogFormat,
+
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT before the process exits.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30, global = true)]
+    pub shutdown_timeout_secs: u64,
+
+    /// Largest `first`/`last` a `passengers` page may ask for.
+    #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 1000, global = true)]
+    pub max_page_size: u32,
+
+    /// Deepest nesting a GraphQL query may have.
+    #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 12, global = true)]
+    pub graphql_max_depth: usize,
+
+    /// Highest complexity score (roughly: fields resolved) a GraphQL query may have.
+    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 5000, global = true)]
+    pub graphql_max_complexity: usize,
+
+    /// Most fields (aliases included) a GraphQL document may select in total.
+    #[arg(long, env = "GRAPHQL_MAX_FIELDS", default_value_t = 500, global = true)]
+    pub graphql_max_fields: usize,
+
+    /// Most operations one batched GraphQL request may carry.
+    #[arg(long, env = "GRAPHQL_MAX_BATCH", default_value_t = 10, global = true)]
+    pub graphql_max_batch: usize,
+
+    /// Largest request body, in bytes, on any route (413 beyond it).
+    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub body_limit_bytes: usize,
+
+    /// Seconds a request may run before it is answered with a timeout error.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30, global = true)]
+    pub request_timeout_secs: u64,
+
+    /// Disable GraphQL introspection (and with it the playground's schema explorer).
+    #[arg(long, env = "DISABLE_INTROSPECTION", global = true)]
+    pub disable_introspection: bool,
+}
+
+impl Config {
+    /// Configuration with every default, pointing at `database_url`; used by tests and tools.
+    pub fn with_database_url(database_url: impl Into<String>) -> Self {
+        let mut config = Cli::parse_from(["passenger-api"]).config;
+        config.database_url = database_url.into();
+        config
+    }
+
+    /// [`Self::db_acquire_timeout_secs`] as a duration.
+    pub fn db_acquire_timeout(&self) -> Duration {
+        Duration::from_secs(self.db_acquire_timeout_secs)
+    }
+
+    /// [`Self::shutdown_timeout_secs`] as a duration.
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout_secs)
+    }
+
+    /// [`Self::request_timeout_secs`] as a duration.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_arguments_means_serve_on_the_embedded_sqlite_file() {
+        let cli = Cli::parse_from(["passenger-api"]);
+        assert!(cli.command.is_none());
+        assert_eq!(cli.config.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(cli.config.bind.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn options_are_accepted_after_the_subcommand() {
+        let cli = Cli::parse_from(["passenger-api", "serve", "--bind", "0.0.0.0:9000", "--no-migrate"]);
+        assert!(matches!(cli.command, Some(Command::Serve)));
+        assert_eq!(cli.config.bind.port(), 9000);
+        assert!(cli.config.no_migrate);
+    }
+
+    #[test]
+    fn seed_needs_a_file_or_a_synthetic_count() {
+        assert!(Cli::try_parse_from(["passenger-api", "seed"]).is_err());
+        let cli = Cli::try_parse_from(["passenger-api", "seed", "--synthetic", "10", "--if-empty"]).unwrap();
+        let Some(Command::Seed(args)) = cli.command else {
+            panic!("not seed")
+        };
+        assert_eq!(args.synthetic, Some(10));
+        assert!(args.if_empty);
+    }
+}

@@ -1,0 +1,88 @@
+//! Database connection: pool settings per backend, and URL redaction for logs.
+//!
+//! SQLite gets WAL mode, a busy timeout and `synchronous=NORMAL`, so concurrent writers queue
+//! instead of failing with "database is locked". PostgreSQL pools connect lazily and check
+//! idle connections before use, so the process starts while the database is down and recovers
+//! by itself when it comes back.
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+
+use crate::config::Config;
+
+/// How long an SQLite statement waits for a competing writer before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens the connection pool described by `config`.
+pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(config.database_url.clone());
+    options
+        .max_connections(config.db_max_connections.max(1))
+        .min_connections(0)
+        .acquire_timeout(config.db_acquire_timeout())
+        .connect_timeout(config.db_acquire_timeout())
+        .test_before_acquire_if_idle_for(Duration::from_secs(5))
+        .sqlx_logging(false);
+    if is_sqlite(&config.database_url) {
+        options.map_sqlx_sqlite_opts(|o| {
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        });
+    } else {
+        options.connect_lazy(true);
+    }
+    Database::connect(options).await
+}
+
+/// Whether `url` selects the SQLite backend.
+pub fn is_sqlite(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
+/// Answers whether the database accepts a trivial query right now.
+pub async fn is_ready(db: &DatabaseConnection) -> bool {
+    db.execute_unprepared("SELECT 1").await.is_ok()
+}
+
+/// `url` with any password replaced by `***`, safe to log.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Only fails for URLs that cannot carry a password, which this one does.
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "<unparsable database URL>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_the_password_and_keeps_the_rest() {
+        let shown = redact("postgres://app:s3cr3t@db.internal:5432/passengers");
+        assert_eq!(shown, "postgres://app:***@db.internal:5432/passengers");
+        assert!(!shown.contains("s3cr3t"));
+    }
+
+    #[test]
+    fn redact_leaves_urls_without_password_alone() {
+        assert_eq!(redact("sqlite://passenger-api.db"), "sqlite://passenger-api.db");
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+    }
+
+    #[test]
+    fn redact_never_echoes_an_unparsable_url() {
+        assert_eq!(redact("not a url :s3cr3t@"), "<unparsable database URL>");
+    }
+}

@@ -1,0 +1,34 @@
+//! The HTTP surface: the router and the handlers that are not GraphQL resolvers.
+
+pub mod graphql;
+pub mod health;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use sea_orm::DatabaseConnection;
+
+use crate::config::Config;
+use crate::graphql::AppSchema;
+
+/// Everything a handler may need, built once at start-up and cloned per request (cheaply: the
+/// pool and the schema are reference-counted).
+#[derive(Clone)]
+pub struct AppState {
+    /// The connection pool.
+    pub db: DatabaseConnection,
+    /// The GraphQL schema, shared by `/graphql` and the REST shim.
+    pub schema: AppSchema,
+    /// The configuration the service started with.
+    pub config: Arc<Config>,
+}
+
+/// The complete router of the service.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/graphql", get(graphql::graphql_get).post(graphql::graphql_post))
+        .with_state(state)
+}

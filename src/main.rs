@@ -1,0 +1,76 @@
+//! The `passenger-api` binary: parse the command line, then serve, migrate, seed or print the schema.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use passenger_api::config::{Cli, Command, Config, SeedArgs};
+use passenger_api::error::AppError;
+use passenger_api::seed::{self, SeedOutcome};
+use passenger_api::startup::{Application, shutdown_signal};
+use passenger_api::{db, graphql, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let Cli { command, config } = Cli::parse();
+    if let Some(Command::Schema) = command {
+        print!("{}", graphql::sdl());
+        return ExitCode::SUCCESS;
+    }
+    telemetry::init(&config.log_level, config.log_format);
+    let result = match command {
+        None | Some(Command::Serve) => serve(config).await,
+        Some(Command::Migrate) => migrate(&config).await,
+        Some(Command::Seed(args)) => seed(&config, args).await,
+        Some(Command::Schema) => Ok(()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err}");
+            eprintln!("passenger-api: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), AppError> {
+    let database = db::redact(&config.database_url);
+    let app = Application::build(config).await?;
+    tracing::info!(address = %app.local_addr(), database = %database, "listening on http://{}", app.local_addr());
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn migrate(config: &Config) -> Result<(), AppError> {
+    let db = db::connect(config).await?;
+    migration::run(&db).await?;
+    tracing::info!(database = %db::redact(&config.database_url), "migrations applied");
+    Ok(())
+}
+
+async fn seed(config: &Config, args: SeedArgs) -> Result<(), AppError> {
+    let rows = match (&args.file, args.synthetic) {
+        (_, Some(n)) => seed::synthetic(n, rand_seed()).collect(),
+        (Some(path), None) => {
+            let file = std::fs::File::open(path).map_err(|source| AppError::SeedFile {
+                path: path.display().to_string(),
+                source,
+            })?;
+            seed::parse_csv(std::io::BufReader::new(file))?
+        }
+        (None, None) => Vec::new(),
+    };
+    let db = db::connect(config).await?;
+    migration::run(&db).await?;
+    let started = std::time::Instant::now();
+    match seed::insert(&db, rows, args.if_empty).await? {
+        SeedOutcome::Inserted(n) => tracing::info!(rows = n, elapsed = ?started.elapsed(), "seeded"),
+        SeedOutcome::SkippedNonEmpty(n) => tracing::info!(existing = n, "table not empty; nothing seeded (--if-empty)"),
+    }
+    Ok(())
+}
+
+fn rand_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}

@@ -1,0 +1,10 @@
+//! Data access with sea-orm. Knows nothing of GraphQL or HTTP.
+//!
+//! Every write validates its input first (so a bad value writes nothing) and every statement
+//! is built by sea-query with bound parameters.
+
+pub mod error;
+pub mod passenger;
+
+pub use error::{ServiceError, ValidationError};
+pub use passenger::PassengerData;

@@ -1,0 +1,168 @@
+//! Passenger rows: validation, inserts, lookups.
+
+use entity::passenger::{self, ActiveModel, Column, Entity, NAME_MAX_CHARS, SEX_MAX_CHARS};
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
+use uuid::Uuid;
+
+use super::{ServiceError, ValidationError};
+
+/// Rows per INSERT statement when writing many (10 bound values each, far below the limits of
+/// both backends).
+pub const INSERT_BATCH: usize = 1000;
+
+/// The eight data fields of a passenger, as clients write them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PassengerData {
+    /// Whether the passenger survived.
+    pub survived: Option<bool>,
+    /// Ticket class.
+    pub passenger_class: Option<i32>,
+    /// Full name (at most 150 characters).
+    pub name: Option<String>,
+    /// Sex (at most 6 characters).
+    pub sex: Option<String>,
+    /// Age in years.
+    pub age: Option<f64>,
+    /// Siblings or spouses aboard.
+    pub siblings_or_spouses_aboard: Option<i32>,
+    /// Parents or children aboard.
+    pub parents_or_children_aboard: Option<i32>,
+    /// Ticket fare.
+    pub fare: Option<f64>,
+}
+
+impl PassengerData {
+    /// Checks every rule of the data model: lengths of `name` and `sex` in characters, and
+    /// finite `age` and `fare`. Returns the first violation.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        check_len("name", self.name.as_deref(), NAME_MAX_CHARS)?;
+        check_len("sex", self.sex.as_deref(), SEX_MAX_CHARS)?;
+        check_finite("age", self.age)?;
+        check_finite("fare", self.fare)
+    }
+
+    /// An active model inserting these values under `uuid`.
+    pub fn into_active_model(self, uuid: Uuid) -> ActiveModel {
+        ActiveModel {
+            uuid: Set(uuid),
+            survived: Set(self.survived),
+            passenger_class: Set(self.passenger_class),
+            name: Set(self.name),
+            sex: Set(self.sex),
+            age: Set(self.age),
+            siblings_or_spouses_aboard: Set(self.siblings_or_spouses_aboard),
+            parents_or_children_aboard: Set(self.parents_or_children_aboard),
+            fare: Set(self.fare),
+            seq: NotSet,
+        }
+    }
+}
+
+fn check_len(field: &str, value: Option<&str>, max: usize) -> Result<(), ValidationError> {
+    match value.map(|v| v.chars().count()) {
+        Some(len) if len > max => Err(ValidationError::new(
+            field,
+            format!("must be at most {max} characters, got {len}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_finite(field: &str, value: Option<f64>) -> Result<(), ValidationError> {
+    match value {
+        Some(v) if !v.is_finite() => Err(ValidationError::new(field, format!("must be a finite number, got {v}"))),
+        _ => Ok(()),
+    }
+}
+
+/// Number of rows in the table.
+pub async fn count(db: &impl ConnectionTrait) -> Result<u64, ServiceError> {
+    Ok(Entity::find().count(db).await?)
+}
+
+/// Inserts already validated rows in batches of [`INSERT_BATCH`], calling `progress` with the
+/// number of rows written after each batch. Run it inside a transaction for all-or-nothing.
+pub async fn insert_all(
+    db: &impl ConnectionTrait,
+    rows: impl IntoIterator<Item = PassengerData>,
+    mut progress: impl FnMut(u64),
+) -> Result<u64, ServiceError> {
+    let mut written = 0u64;
+    let mut batch = Vec::with_capacity(INSERT_BATCH);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        batch.extend(
+            rows.by_ref()
+                .take(INSERT_BATCH)
+                .map(|r| r.into_active_model(Uuid::new_v4())),
+        );
+        let n = batch.len() as u64;
+        Entity::insert_many(std::mem::take(&mut batch))
+            .exec_without_returning(db)
+            .await?;
+        written += n;
+        progress(n);
+    }
+    Ok(written)
+}
+
+/// The rows with the given ids, in no particular order; unknown ids are absent.
+pub async fn find_by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<passenger::Model>, ServiceError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(Entity::find()
+        .filter(Column::Uuid.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(name: &str) -> PassengerData {
+        PassengerData {
+            name: Some(name.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn names_are_measured_in_characters_not_bytes() {
+        assert!(named(&"é".repeat(150)).validate().is_ok());
+        let err = named(&"é".repeat(151)).validate().unwrap_err();
+        assert_eq!(err.to_string(), "name: must be at most 150 characters, got 151");
+    }
+
+    #[test]
+    fn sex_longer_than_six_characters_is_rejected() {
+        let data = PassengerData {
+            sex: Some("unknown".into()),
+            ..Default::default()
+        };
+        assert_eq!(data.validate().unwrap_err().field, "sex");
+        let data = PassengerData {
+            sex: Some(String::new()),
+            ..Default::default()
+        };
+        assert!(data.validate().is_ok());
+    }
+
+    #[test]
+    fn non_finite_numbers_are_rejected() {
+        let data = PassengerData {
+            age: Some(f64::NAN),
+            ..Default::default()
+        };
+        assert_eq!(data.validate().unwrap_err().field, "age");
+        let data = PassengerData {
+            fare: Some(f64::INFINITY),
+            ..Default::default()
+        };
+        assert_eq!(data.validate().unwrap_err().field, "fare");
+    }
+}

@@ -1,0 +1,186 @@
+//! Test harness: a fresh database per test, and a real server on a random port.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use passenger_api::config::Config;
+use passenger_api::startup::Application;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+
+/// A database of the test's own, dropped (PostgreSQL) or deleted (SQLite) at the end.
+pub struct TestDb {
+    /// URL of the database.
+    pub url: String,
+    postgres: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// An empty database on the backend chosen by `TEST_DATABASE_URL`.
+    pub async fn new() -> Self {
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(admin_url) => Self::postgres(admin_url).await,
+            None => Self::sqlite(),
+        }
+    }
+
+    /// An empty SQLite file in a temporary directory.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        Self {
+            url,
+            postgres: None,
+            _dir: Some(dir),
+        }
+    }
+
+    /// A new PostgreSQL database on the server of `admin_url`.
+    pub async fn postgres(admin_url: String) -> Self {
+        let name = format!("passenger_api_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(&admin_url)
+            .await
+            .expect("connect to TEST_DATABASE_URL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+        let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
+        url.set_path(&name);
+        Self {
+            url: url.to_string(),
+            postgres: Some((admin_url, name)),
+            _dir: None,
+        }
+    }
+
+    /// Whether this is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// A connection pool on this database, with the service's settings.
+    pub async fn connect(&self) -> DatabaseConnection {
+        passenger_api::db::connect(&Config::with_database_url(&self.url))
+            .await
+            .expect("connect to test database")
+    }
+
+    /// A pool on this database with the migrations applied.
+    pub async fn migrated(&self) -> DatabaseConnection {
+        let db = self.connect().await;
+        migration::run(&db).await.expect("migrations");
+        db
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime; do the async cleanup on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A PostgreSQL admin URL when the suite runs on PostgreSQL; `None` (and a loud note) otherwise.
+pub fn postgres_only(test: &str) -> Option<String> {
+    let url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
+    if url.is_none() {
+        eprintln!("NOTE: {test} needs PostgreSQL; it runs when TEST_DATABASE_URL is set (see .ci/run)");
+    }
+    url
+}
+
+/// Path of the legacy seed file: `TITANIC_CSV`, default `../shared/titanic.csv`.
+pub fn titanic_csv() -> PathBuf {
+    let path = std::env::var("TITANIC_CSV").map_or_else(|_| PathBuf::from("../shared/titanic.csv"), PathBuf::from);
+    assert!(
+        path.is_file(),
+        "legacy seed data not found at {} (set TITANIC_CSV): this test cannot run without it",
+        path.display()
+    );
+    path
+}
+
+/// The legacy CSV rows, parsed by the service's own importer.
+pub fn titanic_rows() -> Vec<passenger_api::service::PassengerData> {
+    let file = std::fs::File::open(titanic_csv()).expect("open titanic.csv");
+    passenger_api::seed::parse_csv(file).expect("titanic.csv parses")
+}
+
+/// A running server on a random port with its own database.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// A pool on the server's database, for arranging and asserting.
+    pub db: DatabaseConnection,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    /// The server's configuration.
+    pub config: Config,
+    _test_db: TestDb,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Starts the server on a fresh, migrated database with default settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the server on a fresh, migrated database, after `configure` adjusted the settings.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let test_db = TestDb::new().await;
+    let mut config = Config::with_database_url(&test_db.url);
+    config.bind = "127.0.0.1:0".parse().expect("addr");
+    configure(&mut config);
+    let app = Application::build(config.clone()).await.expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    let db = test_db.connect().await;
+    TestApp {
+        address,
+        db,
+        client: reqwest::Client::new(),
+        config,
+        _test_db: test_db,
+        _stop: stop,
+    }
+}
+
+impl TestApp {
+    /// Seeds the legacy CSV through the service's importer.
+    pub async fn seed_titanic(&self) {
+        passenger_api::seed::insert(&self.db, titanic_rows(), false)
+            .await
+            .expect("seed");
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request")
+    }
+}

@@ -1,0 +1,11 @@
+//! The integration suite: one binary, laid out like the features it covers.
+//!
+//! Every test gets its own database: a temporary SQLite file by default, or a freshly created
+//! PostgreSQL database when `TEST_DATABASE_URL` points at a server.
+
+mod cli;
+mod health;
+mod helpers;
+mod migrations;
+mod schema_sdl;
+mod seed;

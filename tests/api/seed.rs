@@ -1,0 +1,129 @@
+//! Seeding from the legacy CSV format.
+
+use entity::passenger;
+use passenger_api::seed::{self, SeedError, SeedOutcome};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+
+use crate::helpers::{TestDb, titanic_rows};
+
+const HEADER: &str = "Survived,Pclass,Name,Sex,Age,Siblings_Spouses_Aboard,Parents_Children_Aboard,Fare\n";
+
+#[tokio::test]
+async fn seeding_titanic_csv_stores_all_887_rows_with_exact_values_in_csv_order() {
+    let test_db = TestDb::new().await;
+    let db = test_db.migrated().await;
+    let outcome = seed::insert(&db, titanic_rows(), false).await.unwrap();
+    assert_eq!(outcome, SeedOutcome::Inserted(887));
+
+    let rows = passenger::Entity::find()
+        .order_by_asc(passenger::Column::Seq)
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 887);
+    let first = &rows[0];
+    assert_eq!(first.name.as_deref(), Some("Mr. Owen Harris Braund"));
+    assert_eq!(
+        (
+            first.survived,
+            first.passenger_class,
+            first.sex.as_deref(),
+            first.age,
+            first.fare
+        ),
+        (Some(false), Some(3), Some("male"), Some(22.0), Some(7.25))
+    );
+    assert_eq!(
+        (first.siblings_or_spouses_aboard, first.parents_or_children_aboard),
+        (Some(1), Some(0))
+    );
+    let last = &rows[886];
+    assert_eq!(last.name.as_deref(), Some("Mr. Patrick Dooley"));
+    assert_eq!(
+        (last.age, last.fare, last.passenger_class),
+        (Some(32.0), Some(7.75), Some(3))
+    );
+
+    let odwyer = passenger::Entity::find()
+        .filter(passenger::Column::Name.eq("Miss. Ellen O'Dwyer"))
+        .one(&db)
+        .await
+        .unwrap()
+        .expect("apostrophe name stored");
+    assert_eq!(
+        (odwyer.age, odwyer.fare, odwyer.survived),
+        (Some(24.0), Some(7.8792), Some(true))
+    );
+    for age in [0.83, 28.5] {
+        assert!(rows.iter().any(|r| r.age == Some(age)), "fractional age {age} missing");
+    }
+    let names: Vec<_> = titanic_rows().into_iter().map(|r| r.name).collect();
+    assert_eq!(
+        rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+        names,
+        "CSV order lost"
+    );
+}
+
+async fn assert_rejected(db: &sea_orm::DatabaseConnection, bad_row: &str, expected: &str) {
+    let csv = format!("{HEADER}1,1,Good Row,female,30,0,0,10\n{bad_row}\n");
+    match seed::parse_csv(csv.as_bytes()) {
+        Err(err @ SeedError::Csv { line: 3, .. }) => assert_eq!(err.to_string(), expected),
+        other => panic!("expected an error on line 3 for {bad_row:?}, got {other:?}"),
+    }
+    assert_eq!(passenger::Entity::find().count(db).await.unwrap(), 887, "table changed");
+}
+
+#[tokio::test]
+async fn a_csv_with_a_bad_row_is_rejected_with_its_line_number_and_the_table_is_unchanged() {
+    let test_db = TestDb::new().await;
+    let db = test_db.migrated().await;
+    seed::insert(&db, titanic_rows(), false).await.unwrap();
+
+    assert_rejected(
+        &db,
+        "0,3,Text Age,male,abc,0,0,7.25",
+        "line 3: Age: expected a number, got \"abc\"",
+    )
+    .await;
+    let long = "x".repeat(151);
+    assert_rejected(
+        &db,
+        &format!("0,3,{long},male,22,0,0,7.25"),
+        "line 3: Name: must be at most 150 characters, got 151",
+    )
+    .await;
+    assert_rejected(
+        &db,
+        "0,3,Long Sex,unknown,22,0,0,7.25",
+        "line 3: Sex: must be at most 6 characters, got 7",
+    )
+    .await;
+    assert_rejected(&db, "0,3,Short Row,male,22,0,0", "line 3: expected 8 columns, found 7").await;
+}
+
+#[tokio::test]
+async fn if_empty_skips_a_table_that_already_has_rows() {
+    let test_db = TestDb::new().await;
+    let db = test_db.migrated().await;
+    assert_eq!(
+        seed::insert(&db, titanic_rows(), true).await.unwrap(),
+        SeedOutcome::Inserted(887)
+    );
+    assert_eq!(
+        seed::insert(&db, titanic_rows(), true).await.unwrap(),
+        SeedOutcome::SkippedNonEmpty(887)
+    );
+    assert_eq!(passenger::Entity::find().count(&db).await.unwrap(), 887);
+}
+
+#[tokio::test]
+async fn synthetic_seeding_inserts_the_requested_number_of_rows() {
+    let test_db = TestDb::new().await;
+    let db = test_db.migrated().await;
+    let outcome = seed::insert(&db, seed::synthetic(2500, 1).collect(), false)
+        .await
+        .unwrap();
+    assert_eq!(outcome, SeedOutcome::Inserted(2500));
+    assert_eq!(passenger::Entity::find().count(&db).await.unwrap(), 2500);
+}
