@@ -108,11 +108,11 @@ pub struct Config {
     pub graphql_max_depth: usize,
 
     /// Highest complexity score (roughly: fields resolved) a GraphQL query may have.
-    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 5000, global = true)]
+    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 50_000, global = true)]
     pub graphql_max_complexity: usize,
 
     /// Most fields (aliases included) a GraphQL document may select in total.
-    #[arg(long, env = "GRAPHQL_MAX_FIELDS", default_value_t = 500, global = true)]
+    #[arg(long, env = "GRAPHQL_MAX_FIELDS", default_value_t = 2000, global = true)]
     pub graphql_max_fields: usize,
 
     /// Most operations one batched GraphQL request may carry.
@@ -123,9 +123,10 @@ pub struct Config {
     #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub body_limit_bytes: usize,
 
-    /// Seconds a request may run before it is answered with a timeout error.
-    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30, global = true)]
-    pub request_timeout_secs: u64,
+    /// Milliseconds a GraphQL request may run before it is cancelled and answered with a
+    /// `TIMEOUT` error (HTTP 503).
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 30_000, global = true)]
+    pub request_timeout_ms: u64,
 
     /// Disable GraphQL introspection (and with it the playground's schema explorer).
     #[arg(long, env = "DISABLE_INTROSPECTION", global = true)]
@@ -150,9 +151,9 @@ impl Config {
         Duration::from_secs(self.shutdown_timeout_secs)
     }
 
-    /// [`Self::request_timeout_secs`] as a duration.
+    /// [`Self::request_timeout_ms`] as a duration.
     pub fn request_timeout(&self) -> Duration {
-        Duration::from_secs(self.request_timeout_secs)
+        Duration::from_millis(self.request_timeout_ms)
     }
 }
 

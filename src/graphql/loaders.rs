@@ -1,4 +1,9 @@
-//! DataLoader for lookups by id: every `passenger(id:)` in one request becomes one `SELECT … IN`.
+//! DataLoader for lookups by id: every `passenger(id:)` resolved together becomes one
+//! `SELECT … IN`.
+//!
+//! One loader lives in the schema and serves all requests. It keeps no cache (a cached row
+//! could be stale after a write); it only batches: keys asked for within the same short window
+//! (async-graphql's default 1 ms), such as sibling aliases, are loaded with one statement.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,7 +21,7 @@ pub struct PassengerLoader {
 }
 
 impl PassengerLoader {
-    /// A fresh per-request loader (its cache lives as long as the request).
+    /// The shared, cache-less loader for the schema.
     pub fn new_data_loader(db: DatabaseConnection) -> DataLoader<Self> {
         DataLoader::new(Self { db }, tokio::spawn)
     }

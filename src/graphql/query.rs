@@ -1,11 +1,21 @@
-//! Query root: lookups of passengers.
+//! Query root: lookups, the paginated list, and statistics.
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, MergedObject, Object, Result};
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use super::Settings;
+use super::error::{GqlResult, bad_input, service_error};
+use super::inputs::{PassengerFilter, PassengerGroupBy, PassengerOrder};
 use super::loaders::PassengerLoader;
-use super::types::Passenger;
+use super::types::{PageInfo, Passenger, PassengerConnection, PassengerEdge, PassengerStats};
+use crate::service::filter::Filter;
+use crate::service::page::{self, Ordering, PageRequest};
+use crate::service::stats;
+
+/// Default `first` of `passengers` when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE_SIZE: u64 = 50;
 
 /// Every query field of the API.
 #[derive(MergedObject, Default)]
@@ -16,6 +26,17 @@ pub struct QueryRoot(PassengerQuery);
 #[derive(Default)]
 pub struct PassengerQuery;
 
+/// Checks a page size argument against the configured maximum.
+fn page_size(ctx: &Context<'_>, name: &str, value: Option<i32>) -> Result<Option<u64>> {
+    let max = ctx.data::<Settings>()?.max_page_size;
+    match value {
+        None => Ok(None),
+        Some(n) if n < 0 => Err(bad_input(name, format!("must not be negative, got {n}"))),
+        Some(n) if n as u64 > max => Err(bad_input(name, format!("must be at most {max}, got {n}"))),
+        Some(n) => Ok(Some(n as u64)),
+    }
+}
+
 #[Object]
 impl PassengerQuery {
     /// The passenger with this id, or null when there is none.
@@ -25,9 +46,94 @@ impl PassengerQuery {
         #[graphql(desc = "The passenger's id.")] id: Uuid,
     ) -> Result<Option<Passenger>> {
         let loader = ctx.data::<DataLoader<PassengerLoader>>()?;
-        loader
-            .load_one(id)
+        loader.load_one(id).await.map_err(|e| service_error(&e))
+    }
+
+    /// The passengers with these ids, in the order asked; null for each unknown id.
+    #[graphql(complexity = "ids.len() * child_complexity")]
+    async fn passengers_by_ids(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ids to look up (at most the maximum page size).")] ids: Vec<Uuid>,
+    ) -> Result<Vec<Option<Passenger>>> {
+        page_size(ctx, "ids", i32::try_from(ids.len()).ok().or(Some(i32::MAX)))?;
+        let loader = ctx.data::<DataLoader<PassengerLoader>>()?;
+        let found = loader
+            .load_many(ids.iter().copied())
             .await
-            .map_err(|e| async_graphql::Error::new(e.to_string()))
+            .map_err(|e| service_error(&e))?;
+        Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
+    }
+
+    /// A page of passengers (Relay cursor connection). Without `orderBy` the order is insertion
+    /// order (for the historical data: the order of the original CSV file). Pages are read by
+    /// key, so deep pages cost the same as the first one.
+    #[graphql(complexity = "(first.or(last).unwrap_or(50).clamp(0, 100_000) as usize) * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn passengers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first N passengers (after `after`). Default 50; at most the maximum page size.")]
+        first: Option<i32>,
+        #[graphql(desc = "Start after the passenger with this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last N passengers (before `before`); at most the maximum page size.")]
+        last: Option<i32>,
+        #[graphql(desc = "End before the passenger with this cursor.")] before: Option<String>,
+        #[graphql(desc = "Only passengers matching this filter.")] filter: Option<PassengerFilter>,
+        #[graphql(desc = "Sort criteria, most significant first; `id` breaks remaining ties.")] order_by: Option<
+            Vec<PassengerOrder>,
+        >,
+    ) -> Result<PassengerConnection> {
+        if first.is_some() && last.is_some() {
+            return Err(bad_input(
+                "last",
+                "cannot be combined with `first`; page forwards or backwards",
+            ));
+        }
+        let request = PageRequest {
+            filter: filter.map(Filter::from),
+            ordering: Ordering::new(order_by.unwrap_or_default().into_iter().map(Into::into)),
+            after,
+            before,
+            first: page_size(ctx, "first", first)?,
+            last: page_size(ctx, "last", last)?,
+        };
+        let db = ctx.data::<DatabaseConnection>()?;
+        let page = page::page(db, &request, DEFAULT_PAGE_SIZE).await.gql()?;
+        let edges: Vec<PassengerEdge> = page
+            .rows
+            .into_iter()
+            .map(|row| PassengerEdge {
+                cursor: request.ordering.cursor(&row),
+                node: row.into(),
+            })
+            .collect();
+        let page_info = PageInfo {
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+            start_cursor: edges.first().map(|e| e.cursor.clone()),
+            end_cursor: edges.last().map(|e| e.cursor.clone()),
+        };
+        Ok(PassengerConnection {
+            edges,
+            page_info,
+            filter: request.filter,
+        })
+    }
+
+    /// Counts, survival and age/fare summaries of the passengers matching `filter`, one entry
+    /// per group (a single entry without `groupBy`). Groups come in ascending key order, null
+    /// keys last. Computed by the database.
+    async fn passenger_stats(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only passengers matching this filter.")] filter: Option<PassengerFilter>,
+        #[graphql(desc = "Fields to group by; none gives one overall entry.")] group_by: Option<Vec<PassengerGroupBy>>,
+    ) -> Result<Vec<PassengerStats>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let filter = filter.map(Filter::from);
+        let keys: Vec<stats::GroupKey> = group_by.unwrap_or_default().into_iter().map(Into::into).collect();
+        let groups = stats::stats(db, filter.as_ref(), &keys).await.gql()?;
+        Ok(groups.into_iter().map(Into::into).collect())
     }
 }

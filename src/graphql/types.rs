@@ -1,8 +1,14 @@
 //! GraphQL object types.
 
-use async_graphql::SimpleObject;
+use async_graphql::{Context, Object, Result, SimpleObject};
 use entity::passenger;
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
+
+use super::error::GqlResult;
+use crate::service::filter::Filter;
+use crate::service::page;
+use crate::service::stats::{GroupStats, Summary};
 
 /// A passenger of the Titanic. Every field but `id` may be null: legacy data holds NULLs.
 #[derive(Debug, Clone, SimpleObject)]
@@ -39,6 +45,122 @@ impl From<passenger::Model> for Passenger {
             siblings_or_spouses_aboard: m.siblings_or_spouses_aboard,
             parents_or_children_aboard: m.parents_or_children_aboard,
             fare: m.fare,
+        }
+    }
+}
+
+/// A link to a passenger in a page of results.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct PassengerEdge {
+    /// Opaque position of this passenger; pass it as `after` or `before` to continue from here.
+    pub cursor: String,
+    /// The passenger.
+    pub node: Passenger,
+}
+
+/// Where a page sits in the whole result (Relay `PageInfo`).
+#[derive(Debug, Clone, SimpleObject)]
+pub struct PageInfo {
+    /// More passengers follow this page.
+    pub has_next_page: bool,
+    /// More passengers precede this page.
+    pub has_previous_page: bool,
+    /// Cursor of the first passenger of the page (null when the page is empty).
+    pub start_cursor: Option<String>,
+    /// Cursor of the last passenger of the page (null when the page is empty).
+    pub end_cursor: Option<String>,
+}
+
+/// A page of passengers (Relay cursor connection).
+pub struct PassengerConnection {
+    /// The page's passengers with their cursors.
+    pub edges: Vec<PassengerEdge>,
+    /// Position of the page.
+    pub page_info: PageInfo,
+    /// The filter, kept to count the whole result on demand.
+    pub filter: Option<Filter>,
+}
+
+#[Object]
+impl PassengerConnection {
+    /// The passengers of this page with their cursors.
+    async fn edges(&self) -> &[PassengerEdge] {
+        &self.edges
+    }
+
+    /// The passengers of this page.
+    async fn nodes(&self) -> Vec<&Passenger> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+
+    /// Where this page sits in the whole result.
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+
+    /// Number of passengers matching the filter, over all pages (costs one COUNT query).
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        page::count(db, self.filter.as_ref()).await.gql()
+    }
+}
+
+/// Minimum, maximum and mean of a numeric field over a group; nulls are ignored, and all
+/// three are null when no value is known.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct NumberStats {
+    /// Smallest value.
+    pub min: Option<f64>,
+    /// Largest value.
+    pub max: Option<f64>,
+    /// Arithmetic mean.
+    pub avg: Option<f64>,
+}
+
+impl From<Summary> for NumberStats {
+    fn from(s: Summary) -> Self {
+        Self {
+            min: s.min,
+            max: s.max,
+            avg: s.avg,
+        }
+    }
+}
+
+/// Aggregates over a group of passengers, computed by the database.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct PassengerStats {
+    /// The group's ticket class; null when not grouped by class (or for passengers without one).
+    pub passenger_class: Option<i32>,
+    /// The group's sex; null when not grouped by sex (or for passengers without one).
+    pub sex: Option<String>,
+    /// The group's survival; null when not grouped by survival (or when unknown).
+    pub survived: Option<bool>,
+    /// Number of passengers in the group.
+    pub count: u64,
+    /// Number of them who survived.
+    pub survived_count: u64,
+    /// `survivedCount` divided by the number of passengers whose survival is known; null when
+    /// none is known.
+    pub survival_rate: Option<f64>,
+    /// Ages.
+    pub age: NumberStats,
+    /// Fares.
+    pub fare: NumberStats,
+}
+
+impl From<GroupStats> for PassengerStats {
+    fn from(g: GroupStats) -> Self {
+        Self {
+            passenger_class: g.passenger_class,
+            sex: g.sex,
+            survived: g.survived,
+            count: g.count.max(0) as u64,
+            survived_count: g.survived_count.max(0) as u64,
+            survival_rate: (g.known_survival_count > 0)
+                .then(|| g.survived_count as f64 / g.known_survival_count as f64),
+            age: g.age.into(),
+            fare: g.fare.into(),
         }
     }
 }

@@ -1,22 +1,305 @@
-//! `/graphql`: GraphQL over HTTP, and the GraphiQL playground for browsers.
+//! `/graphql`: GraphQL over HTTP, following the GraphQL-over-HTTP specification, and the
+//! GraphiQL playground for browsers.
+//!
+//! - `POST` with `Content-Type: application/json` (a single request or a batch array). Any
+//!   other content type is refused with 415: form and text bodies are what a cross-site form
+//!   can send without a CORS preflight, so refusing them is the CSRF protection.
+//! - `GET ?query=…&variables=…&operationName=…` for queries only; a mutation over GET is 405.
+//! - The response is `application/graphql-response+json` when the client accepts it (then
+//!   documents that fail to parse or validate get 400), `application/json` otherwise (always
+//!   200 for a well-formed request). Malformed requests get 400 either way.
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::State;
-use axum::response::{Html, IntoResponse};
+use async_graphql::parser::types::OperationType;
+use async_graphql::{BatchRequest, Request, Response as GqlResponse, ServerError};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
-use crate::graphql::PassengerLoader;
+use crate::graphql::{self, GRAPHQL_PARSE_FAILED};
 
-/// `POST /graphql`: executes a query.
-pub async fn graphql_post(State(state): State<AppState>, request: GraphQLRequest) -> GraphQLResponse {
-    let request = request
-        .into_inner()
-        .data(PassengerLoader::new_data_loader(state.db.clone()));
-    state.schema.execute(request).await.into()
+/// Media type of GraphQL responses per the GraphQL-over-HTTP spec.
+pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// The response media type chosen from the `Accept` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `application/json`: status 200 for every well-formed request.
+    Json,
+    /// `application/graphql-response+json`: 4xx for documents that cannot execute.
+    GraphqlResponseJson,
 }
 
-/// `GET /graphql`: the GraphiQL playground.
-pub async fn graphql_get() -> impl IntoResponse {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+impl Format {
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Self::Json => "application/json; charset=utf-8",
+            Self::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+        })
+    }
+}
+
+/// Picks the response format: the first acceptable media range of `Accept` wins; no `Accept`
+/// means `application/json`; nothing acceptable is `None` (406).
+pub fn negotiate(headers: &HeaderMap) -> Option<Format> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(Format::Json);
+    };
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("").to_ascii_lowercase();
+        let refused = parts
+            .any(|p| p.replace(' ', "").starts_with("q=0") && !p.contains(|c: char| c.is_ascii_digit() && c != '0'));
+        if refused {
+            continue;
+        }
+        match media.as_str() {
+            GRAPHQL_RESPONSE_JSON => return Some(Format::GraphqlResponseJson),
+            "application/json" | "application/*" | "*/*" => return Some(Format::Json),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.type_() == mime::APPLICATION && m.subtype() == mime::JSON)
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// `error` with `extensions.code` set to `code`.
+fn with_code(mut error: ServerError, code: &str) -> ServerError {
+    error.extensions.get_or_insert_with(Default::default).set("code", code);
+    error
+}
+
+/// A GraphQL response holding one coded error.
+fn coded(code: &str, message: impl Into<String>) -> GqlResponse {
+    GqlResponse::from_errors(vec![with_code(ServerError::new(message, None), code)])
+}
+
+/// A response carrying a single error with `code`, outside GraphQL execution.
+fn error_response(status: StatusCode, format: Format, code: &str, message: impl Into<String>) -> Response {
+    let body = coded(code, message);
+    json_response(status, format, &body)
+}
+
+fn json_response<T: serde::Serialize>(status: StatusCode, format: Format, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (status, [(header::CONTENT_TYPE, format.content_type())], bytes).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+fn not_acceptable() -> Response {
+    (
+        StatusCode::NOT_ACCEPTABLE,
+        "acceptable response types: application/graphql-response+json, application/json\n",
+    )
+        .into_response()
+}
+
+/// `POST /graphql`.
+pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(format) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    if !is_json(&headers) {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "POST /graphql needs `Content-Type: application/json`",
+        );
+    }
+    let batch = match parse_body(&body) {
+        Ok(batch) => batch,
+        Err(problem) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                format,
+                "BAD_REQUEST",
+                format!("malformed GraphQL request: {problem}"),
+            );
+        }
+    };
+    match batch {
+        BatchRequest::Single(request) => run(&state, request, false, format).await,
+        BatchRequest::Batch(requests) => {
+            let max = state.config.graphql_max_batch;
+            if requests.len() > max {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    format,
+                    "BAD_REQUEST",
+                    format!("a batch may hold at most {max} operations, got {}", requests.len()),
+                );
+            }
+            let mut responses = Vec::with_capacity(requests.len());
+            for request in requests {
+                let (_, response) = execute(&state, request, false).await;
+                responses.push(response);
+            }
+            json_response(StatusCode::OK, format, &responses)
+        }
+    }
+}
+
+/// Parses a POST body, checking the shape the spec requires of each request: `query` a string
+/// (absent only for a persisted-query hash), `variables` and `extensions` objects,
+/// `operationName` a string (each may be null).
+fn parse_body(body: &[u8]) -> Result<BatchRequest, String> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let check = |r: &serde_json::Value| -> Result<(), String> {
+        let r = r.as_object().ok_or("a request must be a JSON object")?;
+        let persisted = r.get("extensions").and_then(|e| e.get("persistedQuery")).is_some();
+        match r.get("query") {
+            Some(serde_json::Value::String(_)) => {}
+            None | Some(serde_json::Value::Null) if persisted => {}
+            None | Some(serde_json::Value::Null) => return Err("`query` is missing".into()),
+            Some(_) => return Err("`query` must be a string".into()),
+        }
+        for (key, ok) in [
+            (
+                "variables",
+                r.get("variables").is_none_or(|v| v.is_object() || v.is_null()),
+            ),
+            (
+                "extensions",
+                r.get("extensions").is_none_or(|v| v.is_object() || v.is_null()),
+            ),
+            (
+                "operationName",
+                r.get("operationName").is_none_or(|v| v.is_string() || v.is_null()),
+            ),
+        ] {
+            if !ok {
+                return Err(format!("`{key}` has the wrong type"));
+            }
+        }
+        Ok(())
+    };
+    match &value {
+        serde_json::Value::Array(items) if items.is_empty() => return Err("an empty batch".into()),
+        serde_json::Value::Array(items) => items.iter().try_for_each(check)?,
+        other => check(other)?,
+    }
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+/// `GET /graphql`: a query in the URL, or the playground for a browser.
+pub async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let query = query.unwrap_or_default();
+    let has_query = query
+        .split('&')
+        .any(|pair| pair.starts_with("query=") || pair == "query");
+    if !has_query && accepts_html(&headers) {
+        return playground().into_response();
+    }
+    let Some(format) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    if !has_query {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            format,
+            "BAD_REQUEST",
+            "missing `query` parameter",
+        );
+    }
+    match async_graphql::http::parse_query_string(&query) {
+        Ok(request) => run(&state, request, true, format).await,
+        Err(e) => error_response(
+            StatusCode::BAD_REQUEST,
+            format,
+            "BAD_REQUEST",
+            format!("malformed GraphQL request: {e}"),
+        ),
+    }
+}
+
+/// What went wrong before a response could be produced by the schema.
+enum Outcome {
+    Executed,
+    NotAllowedOverGet,
+    TimedOut,
+}
+
+async fn execute(state: &AppState, mut request: Request, over_get: bool) -> (Outcome, GqlResponse) {
+    let name = request.operation_name.clone();
+    let operation_type = match request.parsed_query() {
+        Ok(doc) => {
+            let name = name.as_deref();
+            doc.operations
+                .iter()
+                .find(|(n, _)| name.is_none() || n.map(|n| n.as_str()) == name)
+                .map(|(_, op)| op.node.ty)
+        }
+        Err(err) => {
+            return (
+                Outcome::Executed,
+                GqlResponse::from_errors(vec![with_code(err, GRAPHQL_PARSE_FAILED)]),
+            );
+        }
+    };
+    if over_get
+        && matches!(
+            operation_type,
+            Some(OperationType::Mutation | OperationType::Subscription)
+        )
+    {
+        let message = "only queries may be sent with GET; use POST for mutations";
+        return (Outcome::NotAllowedOverGet, coded("METHOD_NOT_ALLOWED", message));
+    }
+    let timeout = state.config.request_timeout();
+    match tokio::time::timeout(timeout, graphql::execute(&state.schema, request)).await {
+        Ok(response) => (Outcome::Executed, response),
+        Err(_) => {
+            let message = format!(
+                "the request took longer than {} ms and was cancelled",
+                timeout.as_millis()
+            );
+            (Outcome::TimedOut, coded("TIMEOUT", message))
+        }
+    }
+}
+
+async fn run(state: &AppState, request: Request, over_get: bool, format: Format) -> Response {
+    let (outcome, response) = execute(state, request, over_get).await;
+    let status = match outcome {
+        Outcome::NotAllowedOverGet => StatusCode::METHOD_NOT_ALLOWED,
+        Outcome::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
+        Outcome::Executed if format == Format::GraphqlResponseJson && graphql::is_request_error(&response) => {
+            StatusCode::BAD_REQUEST
+        }
+        Outcome::Executed => StatusCode::OK,
+    };
+    let mut http = json_response(status, format, &response);
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        http.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    http
+}
+
+/// The GraphiQL page, wired to `/graphql`.
+pub fn playground() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("passenger-api playground")
+            .finish(),
+    )
 }

@@ -6,6 +6,7 @@ pub mod health;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 
@@ -30,5 +31,6 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/graphql", get(graphql::graphql_get).post(graphql::graphql_post))
+        .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
         .with_state(state)
 }

@@ -4,7 +4,10 @@
 //! is built by sea-query with bound parameters.
 
 pub mod error;
+pub mod filter;
+pub mod page;
 pub mod passenger;
+pub mod stats;
 
 pub use error::{ServiceError, ValidationError};
-pub use passenger::PassengerData;
+pub use passenger::{PassengerData, PassengerPatch};

@@ -3,7 +3,7 @@
 use entity::passenger::{self, ActiveModel, Column, Entity, NAME_MAX_CHARS, SEX_MAX_CHARS};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -48,6 +48,14 @@ impl PassengerData {
     pub fn into_active_model(self, uuid: Uuid) -> ActiveModel {
         ActiveModel {
             uuid: Set(uuid),
+            ..self.into_changes()
+        }
+    }
+
+    /// An active model setting all eight data columns and nothing else (for updates).
+    fn into_changes(self) -> ActiveModel {
+        ActiveModel {
+            uuid: NotSet,
             survived: Set(self.survived),
             passenger_class: Set(self.passenger_class),
             name: Set(self.name),
@@ -76,6 +84,137 @@ fn check_finite(field: &str, value: Option<f64>) -> Result<(), ValidationError> 
         Some(v) if !v.is_finite() => Err(ValidationError::new(field, format!("must be a finite number, got {v}"))),
         _ => Ok(()),
     }
+}
+
+/// A partial update: `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PassengerPatch {
+    /// New `survived`.
+    pub survived: Option<Option<bool>>,
+    /// New `passengerClass`.
+    pub passenger_class: Option<Option<i32>>,
+    /// New `name`.
+    pub name: Option<Option<String>>,
+    /// New `sex`.
+    pub sex: Option<Option<String>>,
+    /// New `age`.
+    pub age: Option<Option<f64>>,
+    /// New `siblingsOrSpousesAboard`.
+    pub siblings_or_spouses_aboard: Option<Option<i32>>,
+    /// New `parentsOrChildrenAboard`.
+    pub parents_or_children_aboard: Option<Option<i32>>,
+    /// New `fare`.
+    pub fare: Option<Option<f64>>,
+}
+
+impl PassengerPatch {
+    /// Checks the fields that are given, with the rules of [`PassengerData::validate`].
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        PassengerData {
+            name: self.name.clone().flatten(),
+            sex: self.sex.clone().flatten(),
+            age: self.age.flatten(),
+            fare: self.fare.flatten(),
+            ..PassengerData::default()
+        }
+        .validate()
+    }
+
+    fn into_changes(self) -> Option<ActiveModel> {
+        fn set<T: Into<sea_orm::Value>>(v: Option<T>) -> sea_orm::ActiveValue<T> {
+            v.map_or(NotSet, Set)
+        }
+        let changes = ActiveModel {
+            uuid: NotSet,
+            survived: set(self.survived),
+            passenger_class: set(self.passenger_class),
+            name: set(self.name),
+            sex: set(self.sex),
+            age: set(self.age),
+            siblings_or_spouses_aboard: set(self.siblings_or_spouses_aboard),
+            parents_or_children_aboard: set(self.parents_or_children_aboard),
+            fare: set(self.fare),
+            seq: NotSet,
+        };
+        use sea_orm::ActiveModelTrait;
+        changes.is_changed().then_some(changes)
+    }
+}
+
+/// Inserts one passenger and returns the stored row.
+pub async fn create(db: &impl ConnectionTrait, data: PassengerData) -> Result<passenger::Model, ServiceError> {
+    data.validate()?;
+    Ok(Entity::insert(data.into_active_model(Uuid::new_v4()))
+        .exec_with_returning(db)
+        .await?)
+}
+
+/// Inserts all passengers in one transaction, or none of them when any is invalid or a write
+/// fails. Returns the stored rows in input order.
+pub async fn create_many<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    items: Vec<PassengerData>,
+) -> Result<Vec<passenger::Model>, ServiceError> {
+    for (i, item) in items.iter().enumerate() {
+        item.validate()
+            .map_err(|e| ValidationError::new(format!("inputs[{i}].{}", e.field), e.problem))?;
+    }
+    let txn = db.begin().await?;
+    let mut stored = Vec::with_capacity(items.len());
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        let batch: Vec<_> = items
+            .by_ref()
+            .take(INSERT_BATCH)
+            .map(|d| d.into_active_model(Uuid::new_v4()))
+            .collect();
+        let mut rows = Entity::insert_many(batch).exec_with_returning(&txn).await?;
+        rows.sort_by_key(|r| r.seq);
+        stored.extend(rows);
+    }
+    txn.commit().await?;
+    Ok(stored)
+}
+
+/// Replaces all eight data fields of the row `id`; `None` when there is no such row.
+pub async fn replace(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    data: PassengerData,
+) -> Result<Option<passenger::Model>, ServiceError> {
+    data.validate()?;
+    update(db, id, data.into_changes()).await
+}
+
+/// Changes the given fields of the row `id`; `None` when there is no such row.
+pub async fn patch(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    patch: PassengerPatch,
+) -> Result<Option<passenger::Model>, ServiceError> {
+    patch.validate()?;
+    match patch.into_changes() {
+        Some(changes) => update(db, id, changes).await,
+        None => Ok(Entity::find_by_id(id).one(db).await?),
+    }
+}
+
+async fn update(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    changes: ActiveModel,
+) -> Result<Option<passenger::Model>, ServiceError> {
+    let rows = Entity::update_many()
+        .set(changes)
+        .filter(Column::Uuid.eq(id))
+        .exec_with_returning(db)
+        .await?;
+    Ok(rows.into_iter().next())
+}
+
+/// Deletes the row `id`; whether there was one.
+pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, ServiceError> {
+    Ok(Entity::delete_by_id(id).exec(db).await?.rows_affected > 0)
 }
 
 /// Number of rows in the table.

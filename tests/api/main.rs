@@ -4,6 +4,7 @@
 //! PostgreSQL database when `TEST_DATABASE_URL` points at a server.
 
 mod cli;
+mod graphql;
 mod health;
 mod helpers;
 mod migrations;

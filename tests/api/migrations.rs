@@ -128,11 +128,14 @@ async fn legacy_rows(db: &DatabaseConnection, order: &str) -> Vec<String> {
     rows.iter().map(|r| r.try_get::<String>("", "r").unwrap()).collect()
 }
 
-/// Creates the legacy table and loads the CSV into it row by row, as the legacy service did.
+/// Creates the legacy table and loads the CSV into it row by row, in CSV order, over one
+/// connection (as a seeding script does; interleaving connections would scatter the heap).
 pub async fn create_legacy_database(db: &DatabaseConnection) {
+    use sea_orm::TransactionTrait;
     db.execute_unprepared(LEGACY_DDL).await.unwrap();
+    let txn = db.begin().await.unwrap();
     for row in titanic_rows() {
-        db.execute_raw(Statement::from_sql_and_values(
+        txn.execute_raw(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
             r#"INSERT INTO titanic (survived, "passengerClass", name, sex, age, "siblingsOrSpousesAboard", "parentsOrChildrenAboard", fare) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#,
             [
@@ -149,6 +152,7 @@ pub async fn create_legacy_database(db: &DatabaseConnection) {
         .await
         .unwrap();
     }
+    txn.commit().await.unwrap();
 }
 
 #[tokio::test]

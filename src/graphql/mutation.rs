@@ -1,0 +1,102 @@
+//! Mutation root: create, replace, patch and delete passengers. Every input is validated
+//! before anything is written; a violation is a `BAD_USER_INPUT` error naming the field.
+
+use async_graphql::{Context, MergedObject, Object, Result};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use super::Settings;
+use super::error::{GqlResult, bad_input};
+use super::inputs::{PassengerInput, PassengerPatchInput};
+use super::types::Passenger;
+use crate::service::{PassengerData, ValidationError, passenger};
+
+fn invalid(e: ValidationError) -> async_graphql::Error {
+    bad_input(&e.field, e.problem)
+}
+
+/// Every mutation field of the API.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(PassengerMutation);
+
+/// Writes to passengers.
+#[derive(Default)]
+pub struct PassengerMutation;
+
+#[Object]
+impl PassengerMutation {
+    /// Creates a passenger and returns it with its new id.
+    async fn create_passenger(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new passenger's data.")] input: PassengerInput,
+    ) -> Result<Passenger> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let data = input.try_into().map_err(invalid)?;
+        Ok(passenger::create(db, data).await.gql()?.into())
+    }
+
+    /// Creates several passengers in one transaction: all of them, or none when any input is
+    /// invalid. Returns them in input order.
+    async fn create_passengers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new passengers' data (at most the maximum page size).")] inputs: Vec<PassengerInput>,
+    ) -> Result<Vec<Passenger>> {
+        let max = ctx.data::<Settings>()?.max_page_size;
+        if inputs.len() as u64 > max {
+            return Err(bad_input(
+                "inputs",
+                format!("must hold at most {max} passengers, got {}", inputs.len()),
+            ));
+        }
+        let db = ctx.data::<DatabaseConnection>()?;
+        let data = inputs
+            .into_iter()
+            .enumerate()
+            .map(|(i, input)| {
+                PassengerData::try_from(input)
+                    .map_err(|e| invalid(ValidationError::new(format!("inputs[{i}].{}", e.field), e.problem)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let rows = passenger::create_many(db, data).await.gql()?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Replaces all eight data fields of a passenger (omitted fields become null), like the
+    /// legacy PUT. Returns the updated passenger, or null when the id is unknown.
+    async fn update_passenger(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The passenger's id.")] id: Uuid,
+        #[graphql(desc = "The complete new data.")] input: PassengerInput,
+    ) -> Result<Option<Passenger>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let data = input.try_into().map_err(invalid)?;
+        Ok(passenger::replace(db, id, data).await.gql()?.map(Into::into))
+    }
+
+    /// Changes only the given fields of a passenger (an explicit null clears a field). Returns
+    /// the updated passenger, or null when the id is unknown.
+    async fn patch_passenger(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The passenger's id.")] id: Uuid,
+        #[graphql(desc = "The fields to change.")] patch: PassengerPatchInput,
+    ) -> Result<Option<Passenger>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let patch = patch.try_into().map_err(invalid)?;
+        Ok(passenger::patch(db, id, patch).await.gql()?.map(Into::into))
+    }
+
+    /// Deletes a passenger; true when a passenger was deleted, false when the id was unknown.
+    async fn delete_passenger(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The passenger's id.")] id: Uuid,
+    ) -> Result<bool> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        passenger::delete(db, id).await.gql()
+    }
+}

@@ -1,0 +1,176 @@
+//! Row filters as a small boolean algebra, compiled to a parameterised SQL condition.
+//!
+//! Every predicate is two-valued: a NULL column never makes a predicate "unknown". `eq`, `gt`,
+//! `contains`, … are false on NULL; `ne` is true on NULL (NULL is distinct from any value); and
+//! `not` is the exact complement of its operand. Negation is pushed down to the leaves, so
+//! positive predicates stay index-friendly.
+
+use entity::passenger::Column;
+use sea_orm::DatabaseBackend;
+use sea_orm::Value;
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, SimpleExpr};
+
+/// A filterable data column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// `survived`
+    Survived,
+    /// `passengerClass`
+    PassengerClass,
+    /// `name`
+    Name,
+    /// `sex`
+    Sex,
+    /// `age`
+    Age,
+    /// `siblingsOrSpousesAboard`
+    SiblingsOrSpousesAboard,
+    /// `parentsOrChildrenAboard`
+    ParentsOrChildrenAboard,
+    /// `fare`
+    Fare,
+}
+
+impl Field {
+    /// The table column.
+    pub fn column(self) -> Column {
+        match self {
+            Self::Survived => Column::Survived,
+            Self::PassengerClass => Column::PassengerClass,
+            Self::Name => Column::Name,
+            Self::Sex => Column::Sex,
+            Self::Age => Column::Age,
+            Self::SiblingsOrSpousesAboard => Column::SiblingsOrSpousesAboard,
+            Self::ParentsOrChildrenAboard => Column::ParentsOrChildrenAboard,
+            Self::Fare => Column::Fare,
+        }
+    }
+}
+
+/// A test on one column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predicate {
+    /// Equal to the value (false on NULL).
+    Eq(Value),
+    /// Not equal to the value (true on NULL).
+    Ne(Value),
+    /// Equal to one of the values (false on NULL; an empty list matches nothing).
+    In(Vec<Value>),
+    /// Greater than.
+    Gt(Value),
+    /// Greater than or equal.
+    Gte(Value),
+    /// Less than.
+    Lt(Value),
+    /// Less than or equal.
+    Lte(Value),
+    /// Contains the text, case-sensitively.
+    Contains(String),
+    /// Contains the text, ignoring case.
+    ContainsInsensitive(String),
+    /// Starts with the text, case-sensitively.
+    StartsWith(String),
+    /// `IsNull(true)`: the column is NULL; `IsNull(false)`: it is not.
+    IsNull(bool),
+}
+
+/// A boolean combination of predicates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    /// Every operand holds (an empty list always holds).
+    And(Vec<Filter>),
+    /// At least one operand holds (an empty list never holds).
+    Or(Vec<Filter>),
+    /// The operand does not hold.
+    Not(Box<Filter>),
+    /// A predicate on one column.
+    Leaf(Field, Predicate),
+}
+
+impl Filter {
+    /// The filter as a SQL condition for `backend`.
+    pub fn condition(&self, backend: DatabaseBackend) -> Condition {
+        self.compile(backend, false)
+    }
+
+    fn compile(&self, backend: DatabaseBackend, negated: bool) -> Condition {
+        match (self, negated) {
+            (Self::And(items), false) | (Self::Or(items), true) => {
+                if items.is_empty() {
+                    return always(true);
+                }
+                items
+                    .iter()
+                    .fold(Condition::all(), |c, f| c.add(f.compile(backend, negated)))
+            }
+            (Self::Or(items), false) | (Self::And(items), true) => {
+                if items.is_empty() {
+                    return always(false);
+                }
+                items
+                    .iter()
+                    .fold(Condition::any(), |c, f| c.add(f.compile(backend, negated)))
+            }
+            (Self::Not(inner), _) => inner.compile(backend, !negated),
+            (Self::Leaf(field, predicate), _) => leaf(backend, *field, predicate, negated),
+        }
+    }
+}
+
+fn always(value: bool) -> Condition {
+    Condition::all().add(Expr::cust(if value { "1 = 1" } else { "1 = 0" }))
+}
+
+fn leaf(backend: DatabaseBackend, field: Field, predicate: &Predicate, negated: bool) -> Condition {
+    let col = || Expr::col(field.column());
+    let positive: SimpleExpr = match predicate {
+        Predicate::IsNull(is_null) => {
+            return Condition::all().add(if *is_null != negated {
+                col().is_null()
+            } else {
+                col().is_not_null()
+            });
+        }
+        Predicate::Ne(v) => {
+            // Already two-valued: true on NULL.
+            let ne = Condition::any().add(col().ne(v.clone())).add(col().is_null());
+            return if negated { ne.not() } else { ne };
+        }
+        Predicate::In(values) if values.is_empty() => return always(negated),
+        Predicate::Eq(v) => col().eq(v.clone()),
+        Predicate::In(values) => col().is_in(values.iter().cloned()),
+        Predicate::Gt(v) => col().gt(v.clone()),
+        Predicate::Gte(v) => col().gte(v.clone()),
+        Predicate::Lt(v) => col().lt(v.clone()),
+        Predicate::Lte(v) => col().lte(v.clone()),
+        Predicate::Contains(text) => position(backend, col(), Expr::val(text.clone())).gt(0),
+        Predicate::ContainsInsensitive(text) => position(
+            backend,
+            Func::lower(col()).into(),
+            Func::lower(Expr::val(text.clone())).into(),
+        )
+        .gt(0),
+        Predicate::StartsWith(text) => Expr::from(
+            Func::cust("substr")
+                .arg(col())
+                .arg(1)
+                .arg(i32::try_from(text.chars().count()).unwrap_or(i32::MAX)),
+        )
+        .eq(text.clone()),
+    };
+    if negated {
+        // NOT of a predicate that is NULL on a NULL column, made two-valued.
+        Condition::any().add(positive.not()).add(col().is_null())
+    } else {
+        Condition::all().add(positive)
+    }
+}
+
+/// 1-based position of `needle` in `haystack`, 0 when absent (`instr` / `strpos`).
+fn position(backend: DatabaseBackend, haystack: SimpleExpr, needle: SimpleExpr) -> SimpleExpr {
+    let name = match backend {
+        DatabaseBackend::Postgres => "strpos",
+        _ => "instr",
+    };
+    Func::cust(name).arg(haystack).arg(needle).into()
+}
