@@ -13,6 +13,8 @@ pub mod error;
 pub mod graphql;
 /// The HTTP router and non-GraphQL handlers (probes, transport).
 pub mod http;
+/// The legacy REST routes, translated into GraphQL operations.
+pub mod rest;
 /// Legacy CSV import and synthetic data.
 pub mod seed;
 /// Data access with sea-orm, independent of GraphQL and HTTP.

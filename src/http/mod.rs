@@ -31,6 +31,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/graphql", get(graphql::graphql_get).post(graphql::graphql_post))
+        .merge(crate::rest::router())
+        .fallback(|| async { crate::rest::not_found() })
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
         .with_state(state)
 }

@@ -3,7 +3,8 @@
 use entity::passenger::{self, ActiveModel, Column, Entity, NAME_MAX_CHARS, SEX_MAX_CHARS};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionSession,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -70,6 +71,9 @@ impl PassengerData {
 }
 
 fn check_len(field: &str, value: Option<&str>, max: usize) -> Result<(), ValidationError> {
+    if value.is_some_and(|v| v.contains('\0')) {
+        return Err(ValidationError::new(field, "must not contain NUL characters"));
+    }
     match value.map(|v| v.chars().count()) {
         Some(len) if len > max => Err(ValidationError::new(
             field,
@@ -215,6 +219,19 @@ async fn update(
 /// Deletes the row `id`; whether there was one.
 pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, ServiceError> {
     Ok(Entity::delete_by_id(id).exec(db).await?.rows_affected > 0)
+}
+
+/// Every row whose name equals `name` (`None`: every row without a name), oldest first.
+pub async fn namesakes(db: &impl ConnectionTrait, name: Option<&str>) -> Result<Vec<passenger::Model>, ServiceError> {
+    let condition = match name {
+        Some(name) => Column::Name.eq(name),
+        None => Column::Name.is_null(),
+    };
+    Ok(Entity::find()
+        .filter(condition)
+        .order_by_asc(Column::Seq)
+        .all(db)
+        .await?)
 }
 
 /// Number of rows in the table.

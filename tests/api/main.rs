@@ -8,5 +8,6 @@ mod graphql;
 mod health;
 mod helpers;
 mod migrations;
+mod rest;
 mod schema_sdl;
 mod seed;

@@ -1,0 +1,221 @@
+//! Handlers of the legacy routes: parse, run a committed GraphQL operation, write legacy bytes.
+
+use async_graphql::Value;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::body::{self, BodyError};
+use super::operations::{self, Operation};
+use super::{
+    bad_request, internal_error, legacy_json, legacy_json::encode, malformed, not_found, unavailable,
+    unsupported_media_type,
+};
+use crate::graphql::{self, error::BAD_USER_INPUT};
+use crate::http::AppState;
+
+/// The OpenAPI 3.1 description of the legacy routes.
+const OPENAPI: &str = include_str!("openapi.json");
+
+/// `uuid` when it is in the canonical lower-case hyphenated form the legacy path converter
+/// accepted; any other spelling is a 404 there.
+pub fn canonical_uuid(uuid: &str) -> Option<&str> {
+    let bytes = uuid.as_bytes();
+    let ok = bytes.len() == 36
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => matches!(b, b'0'..=b'9' | b'a'..=b'f'),
+        });
+    ok.then_some(uuid)
+}
+
+/// Runs `operation` and returns its data, or the legacy error response for its errors.
+async fn run(state: &AppState, operation: &Operation, variables: serde_json::Value) -> Result<Value, Response> {
+    let request = operation.request(variables);
+    let timeout = state.config.request_timeout();
+    let Ok(response) = tokio::time::timeout(timeout, graphql::execute(&state.schema, request)).await else {
+        return Err(unavailable());
+    };
+    if let Some(error) = response.errors.first() {
+        let code = error.extensions.as_ref().and_then(|x| x.get("code")).cloned();
+        return Err(match code {
+            Some(Value::String(c)) if c == BAD_USER_INPUT => bad_request(&error.message),
+            Some(Value::String(c)) if c == graphql::error::SERVICE_UNAVAILABLE => unavailable(),
+            _ => {
+                tracing::error!(operation = operation.source(), error = %error.message, "legacy route failed");
+                internal_error()
+            }
+        });
+    }
+    Ok(response.data)
+}
+
+fn field(data: Value, name: &str) -> Value {
+    match data {
+        Value::Object(mut map) => map.swap_remove(name).unwrap_or(Value::Null),
+        _ => Value::Null,
+    }
+}
+
+fn null_response() -> Response {
+    legacy_json(StatusCode::OK, b"null\n".to_vec())
+}
+
+/// `GET /hello`: 201 `{"message":"ok"}`.
+pub async fn hello() -> Response {
+    legacy_json(StatusCode::CREATED, b"{\"message\":\"ok\"}\n".to_vec())
+}
+
+/// `GET /zero`: 201 `{"0":""}`.
+pub async fn zero() -> Response {
+    legacy_json(StatusCode::CREATED, b"{\"0\":\"\"}\n".to_vec())
+}
+
+/// `GET /passengerlist`: every passenger in the legacy order, unpaged.
+pub async fn list_passengers(State(state): State<AppState>) -> Response {
+    let page_size = state.config.max_page_size.max(1);
+    let mut out = String::with_capacity(256 * 1024);
+    out.push('[');
+    let mut after: Option<String> = None;
+    let mut first = true;
+    loop {
+        let data = match run(
+            &state,
+            &operations::LIST_PASSENGERS,
+            json!({ "first": page_size, "after": after }),
+        )
+        .await
+        {
+            Ok(data) => data,
+            Err(response) => return response,
+        };
+        let connection = field(data, "passengers");
+        let page_info = match &connection {
+            Value::Object(map) => map.get("pageInfo").cloned().unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        if let Value::List(nodes) = field(connection, "nodes") {
+            for node in &nodes {
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                super::legacy_json::write_value(&mut out, node);
+            }
+        }
+        let next = match (field(page_info.clone(), "hasNextPage"), field(page_info, "endCursor")) {
+            (Value::Boolean(true), Value::String(cursor)) => Some(cursor),
+            _ => None,
+        };
+        match next {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
+    out.push_str("]\n");
+    legacy_json(StatusCode::OK, out.into_bytes())
+}
+
+/// `GET /getpassenger/<uuid>`: the passenger, or 200 `null`.
+pub async fn get_passenger(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Some(id) = canonical_uuid(&id) else {
+        return not_found();
+    };
+    match run(&state, &operations::GET_PASSENGER, json!({ "id": id })).await {
+        Ok(data) => legacy_json(StatusCode::OK, encode(&field(data, "passenger"))),
+        Err(response) => response,
+    }
+}
+
+fn body_error(error: BodyError) -> Response {
+    match error {
+        BodyError::UnsupportedMediaType => unsupported_media_type(),
+        BodyError::Malformed => malformed(),
+        BodyError::Invalid(message) => bad_request(&message),
+    }
+}
+
+/// `POST /postpassenger`: inserts, then answers every passenger with that name, oldest first.
+pub async fn post_passenger(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let input = match body::parse(&headers, &body) {
+        Ok(input) => input,
+        Err(e) => return body_error(e),
+    };
+    match run(&state, &operations::CREATE_PASSENGER, json!({ "input": input })).await {
+        Ok(data) => legacy_json(
+            StatusCode::OK,
+            encode(&field(field(data, "createPassenger"), "namesakes")),
+        ),
+        Err(response) => response,
+    }
+}
+
+/// `PUT /putpassenger/<uuid>`: replaces all eight fields; 200 `null` whether or not the row exists.
+pub async fn put_passenger(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(id) = canonical_uuid(&id) else {
+        return not_found();
+    };
+    let input = match body::parse(&headers, &body) {
+        Ok(input) => input,
+        Err(e) => return body_error(e),
+    };
+    match run(
+        &state,
+        &operations::UPDATE_PASSENGER,
+        json!({ "id": id, "input": input }),
+    )
+    .await
+    {
+        Ok(_) => null_response(),
+        Err(response) => response,
+    }
+}
+
+/// `DELETE /deletepassenger/<uuid>`: 200 `null` whether or not the row existed.
+pub async fn delete_passenger(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Some(id) = canonical_uuid(&id) else {
+        return not_found();
+    };
+    match run(&state, &operations::DELETE_PASSENGER, json!({ "id": id })).await {
+        Ok(_) => null_response(),
+        Err(response) => response,
+    }
+}
+
+/// `GET /openapi.json`: the OpenAPI 3.1 description of the legacy routes.
+pub async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        OPENAPI,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_canonical_lower_case_uuids_are_accepted() {
+        assert!(canonical_uuid("acd1111a-c9f6-4ff7-ba94-dc28bf15f36c").is_some());
+        assert!(canonical_uuid("00000000-0000-0000-0000-000000000000").is_some());
+        for bad in [
+            "ACD1111A-C9F6-4FF7-BA94-DC28BF15F36C",
+            "acd1111ac9f64ff7ba94dc28bf15f36c",
+            "{acd1111a-c9f6-4ff7-ba94-dc28bf15f36c}",
+            "urn:uuid:acd1111a-c9f6-4ff7-ba94-dc28bf15f36c",
+            "not-a-uuid",
+            "1234",
+            "",
+        ] {
+            assert!(canonical_uuid(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The legacy service's JSON bytes: what Flask's `jsonify` produced.
+//!
+//! Keys sorted, compact separators, a trailing newline, non-ASCII escaped as `\uXXXX` (UTF-16
+//! surrogate pairs beyond the BMP), and floats in Python's `repr` form (`22.0`, `1e+16`,
+//! `1e-05`). serde_json differs on all of these, hence this encoder. It writes straight from
+//! the GraphQL response value, without an intermediate tree.
+
+use std::fmt::Write;
+
+use async_graphql::Value;
+
+/// `value` as the legacy service would have sent it, trailing newline included.
+pub fn encode(value: &Value) -> Vec<u8> {
+    let mut out = String::with_capacity(256);
+    write_value(&mut out, value);
+    out.push('\n');
+    out.into_bytes()
+}
+
+/// Appends `value` to `out` (no trailing newline).
+pub fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) if !n.is_f64() => {
+                let _ = write!(out, "{i}");
+            }
+            (_, Some(u), _) if !n.is_f64() => {
+                let _ = write!(out, "{u}");
+            }
+            (_, _, Some(f)) => write_float(out, f),
+            _ => out.push_str("null"),
+        },
+        Value::String(s) => write_string(out, s),
+        Value::Enum(e) => write_string(out, e.as_str()),
+        Value::Binary(_) => out.push_str("null"),
+        Value::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+            out.push('{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(out, key.as_str());
+                out.push(':');
+                write_value(out, item);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// A JSON string with Python's `ensure_ascii` escaping.
+pub fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if !(' '..='~').contains(&c) => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// A finite float as Python's `repr` writes it: the shortest digits that round-trip, in fixed
+/// notation with at least one decimal when the decimal exponent is in [-4, 16), otherwise in
+/// exponent notation with a signed exponent of at least two digits.
+pub fn write_float(out: &mut String, f: f64) {
+    if !f.is_finite() {
+        // Never stored (validation refuses them); keep the output valid JSON regardless.
+        out.push_str("null");
+        return;
+    }
+    // `{:e}` gives the shortest round-trip digit count; re-formatting with exactly that many
+    // digits rounds the exact binary value correctly (ties to even), which is how Python picks
+    // between two equally short candidates: "-1.2345e-7", "7.25e0", "0e0".
+    let shortest = format!("{f:e}");
+    let significant = shortest
+        .split('e')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(char::is_ascii_digit)
+        .count();
+    let sci = format!("{:.*e}", significant.saturating_sub(1), f);
+    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let (negative, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    if negative {
+        out.push('-');
+    }
+    if (-4..16).contains(&exponent) {
+        let point = exponent + 1; // digits before the decimal point
+        if point <= 0 {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-point) as usize));
+            out.push_str(&digits);
+        } else if point as usize >= digits.len() {
+            out.push_str(&digits);
+            out.extend(std::iter::repeat_n('0', point as usize - digits.len()));
+            out.push_str(".0");
+        } else {
+            out.push_str(&digits[..point as usize]);
+            out.push('.');
+            out.push_str(&digits[point as usize..]);
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        let _ = write!(out, "e{}{:02}", if exponent < 0 { '-' } else { '+' }, exponent.abs());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn float(f: f64) -> String {
+        let mut s = String::new();
+        write_float(&mut s, f);
+        s
+    }
+
+    #[test]
+    fn floats_look_like_python_repr() {
+        for (value, repr) in [
+            (22.0, "22.0"),
+            (13.0, "13.0"),
+            (71.2833, "71.2833"),
+            (0.42, "0.42"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (-1.0, "-1.0"),
+            (-0.5, "-0.5"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (1e16, "1e+16"),
+            (1.5e16, "1.5e+16"),
+            (1e-5, "1e-05"),
+            (1.234e-7, "1.234e-07"),
+            (0.0001, "0.0001"),
+            (123456789012345.6, "123456789012345.6"),
+            (1e15, "1000000000000000.0"),
+            (1e100, "1e+100"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+        ] {
+            assert_eq!(float(value), repr, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn strings_escape_non_ascii_with_surrogate_pairs() {
+        let mut s = String::new();
+        write_string(&mut s, "Zoë Ångström-Łukasz 李雷 🚢");
+        assert_eq!(
+            s,
+            r#""Zo\u00eb \u00c5ngstr\u00f6m-\u0141ukasz \u674e\u96f7 \ud83d\udea2""#
+        );
+        let mut s = String::new();
+        write_string(&mut s, "a\"b\\c/%\n\u{1}\u{7f}");
+        assert_eq!(s, r#""a\"b\\c/%\n\u0001\u007f""#);
+    }
+
+    #[test]
+    fn objects_have_sorted_keys_compact_separators_and_a_trailing_newline() {
+        let value =
+            Value::from_json(serde_json::json!({ "uuid": "x", "age": 22.0, "name": null, "passengerClass": 3 }))
+                .unwrap();
+        assert_eq!(
+            String::from_utf8(encode(&value)).unwrap(),
+            "{\"age\":22.0,\"name\":null,\"passengerClass\":3,\"uuid\":\"x\"}\n"
+        );
+    }
+}

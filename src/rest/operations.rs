@@ -1,0 +1,70 @@
+//! The committed GraphQL operations the shim runs, parsed once.
+
+use std::sync::OnceLock;
+
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{Request, Variables};
+
+/// A committed operation and its parsed form.
+pub struct Operation {
+    source: &'static str,
+    parsed: OnceLock<Option<ExecutableDocument>>,
+}
+
+impl Operation {
+    const fn new(source: &'static str) -> Self {
+        Self {
+            source,
+            parsed: OnceLock::new(),
+        }
+    }
+
+    /// The operation's text.
+    pub fn source(&self) -> &'static str {
+        self.source
+    }
+
+    /// A request for this operation with `variables`, reusing the parsed document.
+    pub fn request(&self, variables: serde_json::Value) -> Request {
+        let mut request = Request::new(self.source).variables(Variables::from_json(variables));
+        if let Some(doc) = self
+            .parsed
+            .get_or_init(|| async_graphql::parser::parse_query(self.source).ok())
+        {
+            request.set_parsed_query(doc.clone());
+        }
+        request
+    }
+}
+
+macro_rules! operation {
+    ($file:literal) => {
+        Operation::new(concat!(
+            include_str!($file),
+            "\n",
+            include_str!("operations/legacy_passenger.graphql")
+        ))
+    };
+}
+
+/// `GET /getpassenger/<uuid>`.
+pub static GET_PASSENGER: Operation = operation!("operations/get_passenger.graphql");
+/// `GET /passengerlist`, one page.
+pub static LIST_PASSENGERS: Operation = operation!("operations/list_passengers.graphql");
+/// `POST /postpassenger`.
+pub static CREATE_PASSENGER: Operation = operation!("operations/create_passenger.graphql");
+/// `PUT /putpassenger/<uuid>`.
+pub static UPDATE_PASSENGER: Operation = Operation::new(include_str!("operations/update_passenger.graphql"));
+/// `DELETE /deletepassenger/<uuid>`.
+pub static DELETE_PASSENGER: Operation = Operation::new(include_str!("operations/delete_passenger.graphql"));
+
+/// Every operation, for tests that validate them against the schema.
+pub fn all() -> [&'static Operation; 5] {
+    [
+        &GET_PASSENGER,
+        &LIST_PASSENGERS,
+        &CREATE_PASSENGER,
+        &UPDATE_PASSENGER,
+        &DELETE_PASSENGER,
+    ]
+}
