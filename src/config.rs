@@ -128,6 +128,15 @@ pub struct Config {
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 30_000, global = true)]
     pub request_timeout_ms: u64,
 
+    /// Most subscriptions open at once across all WebSocket connections.
+    #[arg(long, env = "MAX_SUBSCRIPTIONS", default_value_t = 1000, global = true)]
+    pub max_subscriptions: usize,
+
+    /// Events buffered per subscriber; one that falls further behind is disconnected with a
+    /// `SUBSCRIBER_LAGGED` error (writers never wait for subscribers).
+    #[arg(long, env = "EVENT_BUFFER", default_value_t = 1024, global = true)]
+    pub event_buffer: usize,
+
     /// Disable GraphQL introspection (and with it the playground's schema explorer).
     #[arg(long, env = "DISABLE_INTROSPECTION", global = true)]
     pub disable_introspection: bool,

@@ -12,6 +12,7 @@ use crate::db;
 use crate::error::AppError;
 use crate::graphql::build_schema;
 use crate::http::{AppState, router};
+use crate::service::events::{self, Events};
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -30,10 +31,15 @@ impl Application {
         Self::build_with_db(config, db).await
     }
 
-    /// Like [`Self::build`] with an existing pool and no migration step.
+    /// Like [`Self::build`] with an existing pool and no migration step. On PostgreSQL this
+    /// also starts the task that receives change events from every replica.
     pub async fn build_with_db(config: Config, db: DatabaseConnection) -> Result<Self, AppError> {
         let listener = TcpListener::bind(config.bind).await?;
-        let schema = build_schema(db.clone(), &config);
+        let events = Events::new(config.event_buffer);
+        if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            tokio::spawn(events::listen(config.database_url.clone(), events.clone()));
+        }
+        let schema = build_schema(db.clone(), events, &config);
         let state = AppState {
             db,
             schema,

@@ -10,17 +10,21 @@ pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod subscription;
 pub mod types;
 
-use async_graphql::{EmptySubscription, Request, Response, Schema, Value};
+use std::sync::Arc;
+
+use async_graphql::{Request, Response, Schema, Value};
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
+use crate::service::events::Events;
 
 pub use loaders::PassengerLoader;
 
 /// The schema type served at `/graphql`.
-pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
 
 /// Settings resolvers read from the schema data.
 #[derive(Debug, Clone, Copy)]
@@ -29,15 +33,19 @@ pub struct Settings {
     pub max_page_size: u64,
 }
 
-/// Builds the schema with the limits from `config`; `db` is what resolvers query.
-pub fn build_schema(db: DatabaseConnection, config: &Config) -> AppSchema {
+/// Builds the schema with the limits from `config`; `db` is what resolvers query, `events`
+/// where writes are announced and subscriptions listen.
+pub fn build_schema(db: DatabaseConnection, events: Events, config: &Config) -> AppSchema {
+    let slots = subscription::SubscriptionSlots(Arc::new(tokio::sync::Semaphore::new(config.max_subscriptions)));
     let mut builder = Schema::build(
         query::QueryRoot::default(),
         mutation::MutationRoot::default(),
-        EmptySubscription,
+        subscription::SubscriptionRoot::default(),
     )
     .data(PassengerLoader::new_data_loader(db.clone()))
     .data(db)
+    .data(events)
+    .data(slots)
     .data(Settings {
         max_page_size: u64::from(config.max_page_size),
     })
@@ -55,7 +63,7 @@ pub fn build_schema(db: DatabaseConnection, config: &Config) -> AppSchema {
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
     let config = Config::with_database_url(crate::config::DEFAULT_DATABASE_URL);
-    build_schema(DatabaseConnection::default(), &config).sdl()
+    build_schema(DatabaseConnection::default(), Events::new(1), &config).sdl()
 }
 
 /// `extensions.code` of a document that does not parse.

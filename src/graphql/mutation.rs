@@ -9,6 +9,7 @@ use super::Settings;
 use super::error::{GqlResult, bad_input};
 use super::inputs::{PassengerInput, PassengerPatchInput};
 use super::types::Passenger;
+use crate::service::events::Events;
 use crate::service::{PassengerData, ValidationError, passenger};
 
 fn invalid(e: ValidationError) -> async_graphql::Error {
@@ -34,7 +35,7 @@ impl PassengerMutation {
     ) -> Result<Passenger> {
         let db = ctx.data::<DatabaseConnection>()?;
         let data = input.try_into().map_err(invalid)?;
-        Ok(passenger::create(db, data).await.gql()?.into())
+        Ok(passenger::create(db, ctx.data::<Events>()?, data).await.gql()?.into())
     }
 
     /// Creates several passengers in one transaction: all of them, or none when any input is
@@ -60,7 +61,7 @@ impl PassengerMutation {
                     .map_err(|e| invalid(ValidationError::new(format!("inputs[{i}].{}", e.field), e.problem)))
             })
             .collect::<Result<Vec<_>>>()?;
-        let rows = passenger::create_many(db, data).await.gql()?;
+        let rows = passenger::create_many(db, ctx.data::<Events>()?, data).await.gql()?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -74,7 +75,10 @@ impl PassengerMutation {
     ) -> Result<Option<Passenger>> {
         let db = ctx.data::<DatabaseConnection>()?;
         let data = input.try_into().map_err(invalid)?;
-        Ok(passenger::replace(db, id, data).await.gql()?.map(Into::into))
+        Ok(passenger::replace(db, ctx.data::<Events>()?, id, data)
+            .await
+            .gql()?
+            .map(Into::into))
     }
 
     /// Changes only the given fields of a passenger (an explicit null clears a field). Returns
@@ -87,7 +91,10 @@ impl PassengerMutation {
     ) -> Result<Option<Passenger>> {
         let db = ctx.data::<DatabaseConnection>()?;
         let patch = patch.try_into().map_err(invalid)?;
-        Ok(passenger::patch(db, id, patch).await.gql()?.map(Into::into))
+        Ok(passenger::patch(db, ctx.data::<Events>()?, id, patch)
+            .await
+            .gql()?
+            .map(Into::into))
     }
 
     /// Deletes a passenger; true when a passenger was deleted, false when the id was unknown.
@@ -97,6 +104,6 @@ impl PassengerMutation {
         #[graphql(desc = "The passenger's id.")] id: Uuid,
     ) -> Result<bool> {
         let db = ctx.data::<DatabaseConnection>()?;
-        passenger::delete(db, id).await.gql()
+        passenger::delete(db, ctx.data::<Events>()?, id).await.gql()
     }
 }

@@ -9,10 +9,12 @@
 //!   documents that fail to parse or validate get 400), `application/json` otherwise (always
 //!   200 for a well-formed request). Malformed requests get 400 either way.
 
-use async_graphql::http::GraphiQLSource;
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, Request, Response as GqlResponse, ServerError};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -199,8 +201,29 @@ fn parse_body(body: &[u8]) -> Result<BatchRequest, String> {
     serde_json::from_value(value).map_err(|e| e.to_string())
 }
 
-/// `GET /graphql`: a query in the URL, or the playground for a browser.
-pub async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+/// `GET /graphql`: a WebSocket upgrade for subscriptions (`graphql-transport-ws` or the older
+/// `graphql-ws` sub-protocol), a query in the URL, or the playground for a browser.
+pub async fn graphql_get(
+    State(state): State<AppState>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if let Ok(upgrade) = upgrade {
+        let Ok(protocol) = protocol else {
+            return (
+                StatusCode::BAD_REQUEST,
+                "unsupported WebSocket sub-protocol; use graphql-transport-ws or graphql-ws\n",
+            )
+                .into_response();
+        };
+        let schema = state.schema.clone();
+        return upgrade
+            .protocols(ALL_WEBSOCKET_PROTOCOLS)
+            .on_upgrade(move |socket| GraphQLWebSocket::new(socket, schema, protocol).serve())
+            .into_response();
+    }
     let query = query.unwrap_or_default();
     let has_query = query
         .split('&')

@@ -174,3 +174,86 @@ fn position(backend: DatabaseBackend, haystack: SimpleExpr, needle: SimpleExpr) 
     };
     Func::cust(name).arg(haystack).arg(needle).into()
 }
+
+/// A column value of a row, for evaluating a filter in memory.
+enum Cell<'a> {
+    Bool(Option<bool>),
+    Int(Option<i32>),
+    Float(Option<f64>),
+    Text(Option<&'a str>),
+}
+
+impl Field {
+    fn cell(self, row: &entity::passenger::Model) -> Cell<'_> {
+        match self {
+            Self::Survived => Cell::Bool(row.survived),
+            Self::PassengerClass => Cell::Int(row.passenger_class),
+            Self::Name => Cell::Text(row.name.as_deref()),
+            Self::Sex => Cell::Text(row.sex.as_deref()),
+            Self::Age => Cell::Float(row.age),
+            Self::SiblingsOrSpousesAboard => Cell::Int(row.siblings_or_spouses_aboard),
+            Self::ParentsOrChildrenAboard => Cell::Int(row.parents_or_children_aboard),
+            Self::Fare => Cell::Float(row.fare),
+        }
+    }
+}
+
+impl Cell<'_> {
+    fn is_null(&self) -> bool {
+        matches!(
+            self,
+            Self::Bool(None) | Self::Int(None) | Self::Float(None) | Self::Text(None)
+        )
+    }
+
+    /// Compares a non-NULL cell with a value of the same type; `None` otherwise.
+    fn compare(&self, value: &Value) -> Option<std::cmp::Ordering> {
+        match (self, value) {
+            (Self::Bool(Some(a)), Value::Bool(Some(b))) => Some(a.cmp(b)),
+            (Self::Int(Some(a)), Value::Int(Some(b))) => Some(a.cmp(b)),
+            (Self::Int(Some(a)), Value::BigInt(Some(b))) => Some(i64::from(*a).cmp(b)),
+            (Self::Float(Some(a)), Value::Double(Some(b))) => a.partial_cmp(b),
+            (Self::Float(Some(a)), Value::Int(Some(b))) => a.partial_cmp(&f64::from(*b)),
+            (Self::Text(Some(a)), Value::String(Some(b))) => Some((*a).cmp(b.as_str())),
+            _ => None,
+        }
+    }
+
+    fn text(&self) -> Option<&str> {
+        match self {
+            Self::Text(t) => *t,
+            _ => None,
+        }
+    }
+}
+
+impl Filter {
+    /// Whether `row` satisfies the filter, with the same two-valued semantics as the SQL
+    /// condition (used for subscriptions, where events are matched in memory).
+    pub fn matches(&self, row: &entity::passenger::Model) -> bool {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        match self {
+            Self::And(items) => items.iter().all(|f| f.matches(row)),
+            Self::Or(items) => items.iter().any(|f| f.matches(row)),
+            Self::Not(inner) => !inner.matches(row),
+            Self::Leaf(field, predicate) => {
+                let cell = field.cell(row);
+                match predicate {
+                    Predicate::IsNull(is_null) => cell.is_null() == *is_null,
+                    Predicate::Eq(v) => cell.compare(v) == Some(Equal),
+                    Predicate::Ne(v) => cell.compare(v) != Some(Equal),
+                    Predicate::In(values) => values.iter().any(|v| cell.compare(v) == Some(Equal)),
+                    Predicate::Gt(v) => cell.compare(v) == Some(Greater),
+                    Predicate::Gte(v) => matches!(cell.compare(v), Some(Greater | Equal)),
+                    Predicate::Lt(v) => cell.compare(v) == Some(Less),
+                    Predicate::Lte(v) => matches!(cell.compare(v), Some(Less | Equal)),
+                    Predicate::Contains(t) => cell.text().is_some_and(|s| s.contains(t.as_str())),
+                    Predicate::ContainsInsensitive(t) => cell
+                        .text()
+                        .is_some_and(|s| s.to_lowercase().contains(&t.to_lowercase())),
+                    Predicate::StartsWith(t) => cell.text().is_some_and(|s| s.starts_with(t.as_str())),
+                }
+            }
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! is built by sea-query with bound parameters.
 
 pub mod error;
+pub mod events;
 pub mod filter;
 pub mod page;
 pub mod passenger;

@@ -8,6 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::events::{EventKind, Events, PassengerEvent};
 use super::{ServiceError, ValidationError};
 
 /// Rows per INSERT statement when writing many (10 bound values each, far below the limits of
@@ -145,18 +146,45 @@ impl PassengerPatch {
     }
 }
 
-/// Inserts one passenger and returns the stored row.
-pub async fn create(db: &impl ConnectionTrait, data: PassengerData) -> Result<passenger::Model, ServiceError> {
+/// Inserts one passenger and returns the stored row; announces a `Created` event.
+pub async fn create<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    events: &Events,
+    data: PassengerData,
+) -> Result<passenger::Model, ServiceError> {
     data.validate()?;
-    Ok(Entity::insert(data.into_active_model(Uuid::new_v4()))
-        .exec_with_returning(db)
-        .await?)
+    let txn = db.begin().await?;
+    let row = Entity::insert(data.into_active_model(Uuid::new_v4()))
+        .exec_with_returning(&txn)
+        .await?;
+    finish(
+        db,
+        txn,
+        events,
+        vec![PassengerEvent::new(EventKind::Created, row.clone())],
+    )
+    .await?;
+    Ok(row)
+}
+
+/// Stages `staged` in `txn`, commits, then hands them to local subscribers where needed.
+async fn finish<C: ConnectionTrait, T: ConnectionTrait + TransactionSession>(
+    db: &C,
+    txn: T,
+    events: &Events,
+    staged: Vec<PassengerEvent>,
+) -> Result<(), ServiceError> {
+    events.stage(&txn, &staged).await?;
+    txn.commit().await?;
+    events.committed(db.get_database_backend(), staged);
+    Ok(())
 }
 
 /// Inserts all passengers in one transaction, or none of them when any is invalid or a write
-/// fails. Returns the stored rows in input order.
+/// fails. Returns the stored rows in input order; announces one `Created` event per row.
 pub async fn create_many<C: ConnectionTrait + TransactionTrait>(
     db: &C,
+    events: &Events,
     items: Vec<PassengerData>,
 ) -> Result<Vec<passenger::Model>, ServiceError> {
     for (i, item) in items.iter().enumerate() {
@@ -176,49 +204,80 @@ pub async fn create_many<C: ConnectionTrait + TransactionTrait>(
         rows.sort_by_key(|r| r.seq);
         stored.extend(rows);
     }
-    txn.commit().await?;
+    let staged = stored
+        .iter()
+        .map(|r| PassengerEvent::new(EventKind::Created, r.clone()))
+        .collect();
+    finish(db, txn, events, staged).await?;
     Ok(stored)
 }
 
 /// Replaces all eight data fields of the row `id`; `None` when there is no such row.
-pub async fn replace(
-    db: &impl ConnectionTrait,
+pub async fn replace<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    events: &Events,
     id: Uuid,
     data: PassengerData,
 ) -> Result<Option<passenger::Model>, ServiceError> {
     data.validate()?;
-    update(db, id, data.into_changes()).await
+    update(db, events, id, data.into_changes()).await
 }
 
-/// Changes the given fields of the row `id`; `None` when there is no such row.
-pub async fn patch(
-    db: &impl ConnectionTrait,
+/// Changes the given fields of the row `id`; `None` when there is no such row. A patch that
+/// changes nothing writes nothing and announces nothing.
+pub async fn patch<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    events: &Events,
     id: Uuid,
     patch: PassengerPatch,
 ) -> Result<Option<passenger::Model>, ServiceError> {
     patch.validate()?;
     match patch.into_changes() {
-        Some(changes) => update(db, id, changes).await,
+        Some(changes) => update(db, events, id, changes).await,
         None => Ok(Entity::find_by_id(id).one(db).await?),
     }
 }
 
-async fn update(
-    db: &impl ConnectionTrait,
+async fn update<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    events: &Events,
     id: Uuid,
     changes: ActiveModel,
 ) -> Result<Option<passenger::Model>, ServiceError> {
+    let txn = db.begin().await?;
     let rows = Entity::update_many()
         .set(changes)
         .filter(Column::Uuid.eq(id))
-        .exec_with_returning(db)
+        .exec_with_returning(&txn)
         .await?;
-    Ok(rows.into_iter().next())
+    let row = rows.into_iter().next();
+    let staged = row
+        .iter()
+        .map(|r| PassengerEvent::new(EventKind::Updated, r.clone()))
+        .collect();
+    finish(db, txn, events, staged).await?;
+    Ok(row)
 }
 
-/// Deletes the row `id`; whether there was one.
-pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, ServiceError> {
-    Ok(Entity::delete_by_id(id).exec(db).await?.rows_affected > 0)
+/// Deletes the row `id`; whether there was one. Announces a `Deleted` event with the row's
+/// last state.
+pub async fn delete<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    events: &Events,
+    id: Uuid,
+) -> Result<bool, ServiceError> {
+    let txn = db.begin().await?;
+    let rows = Entity::delete_many()
+        .filter(Column::Uuid.eq(id))
+        .exec_with_returning(&txn)
+        .await?;
+    let deleted = !rows.is_empty();
+    let staged = rows
+        .into_iter()
+        .map(|r| PassengerEvent::new(EventKind::Deleted, r))
+        .collect();
+    finish(db, txn, events, staged).await?;
+    Ok(deleted)
 }
 
 /// Every row whose name equals `name` (`None`: every row without a name), oldest first.

@@ -11,3 +11,4 @@ mod migrations;
 mod rest;
 mod schema_sdl;
 mod seed;
+mod subscriptions;

@@ -39,7 +39,7 @@ impl Gql {
         let mut config = Config::with_database_url(&test_db.url);
         configure(&mut config);
         Self {
-            schema: build_schema(db.clone(), &config),
+            schema: build_schema(db.clone(), passenger_api::service::events::Events::new(64), &config),
             db,
             _test_db: test_db,
         }
