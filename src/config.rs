@@ -36,6 +36,12 @@ pub enum Command {
     Schema,
     /// Import passengers from a legacy CSV file, or generate synthetic ones.
     Seed(SeedArgs),
+    /// Print an Apollo persisted-query manifest (the allow-list format) for .graphql files.
+    PersistedQueries {
+        /// GraphQL documents, one operation each (a client's committed operations).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// Arguments of `passenger-api seed`.
@@ -137,6 +143,15 @@ pub struct Config {
     #[arg(long, env = "EVENT_BUFFER", default_value_t = 1024, global = true)]
     pub event_buffer: usize,
 
+    /// Persisted queries (APQ) remembered, and parsed documents cached, at most (each).
+    #[arg(long, env = "APQ_CACHE_SIZE", default_value_t = 1000, global = true)]
+    pub apq_cache_size: usize,
+
+    /// Strict mode: a JSON allow-list of operations (`{"<sha256>": "<query>"}` or an Apollo
+    /// persisted-query manifest, see `passenger-api persisted-queries`); only those run.
+    #[arg(long, env = "PERSISTED_QUERIES_ALLOWLIST", global = true)]
+    pub persisted_queries_allowlist: Option<PathBuf>,
+
     /// Disable GraphQL introspection (and with it the playground's schema explorer).
     #[arg(long, env = "DISABLE_INTROSPECTION", global = true)]
     pub disable_introspection: bool,
@@ -196,9 +211,7 @@ mod tests {
     fn seed_needs_a_file_or_a_synthetic_count() {
         assert!(Cli::try_parse_from(["passenger-api", "seed"]).is_err());
         let cli = Cli::try_parse_from(["passenger-api", "seed", "--synthetic", "10", "--if-empty"]).unwrap();
-        let Some(Command::Seed(args)) = cli.command else {
-            panic!("not seed")
-        };
+        let Some(Command::Seed(args)) = cli.command else { panic!("not seed") };
         assert_eq!(args.synthetic, Some(10));
         assert!(args.if_empty);
     }

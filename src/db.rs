@@ -75,10 +75,7 @@ mod tests {
     #[test]
     fn redact_leaves_urls_without_password_alone() {
         assert_eq!(redact("sqlite://passenger-api.db"), "sqlite://passenger-api.db");
-        assert_eq!(
-            redact("postgres://postgres@127.0.0.1/x"),
-            "postgres://postgres@127.0.0.1/x"
-        );
+        assert_eq!(redact("postgres://postgres@127.0.0.1/x"), "postgres://postgres@127.0.0.1/x");
     }
 
     #[test]

@@ -21,6 +21,14 @@ pub enum AppError {
         /// Why.
         source: std::io::Error,
     },
+    /// A configured file could not be read or is invalid.
+    #[error("{path}: {problem}")]
+    ConfigFile {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A seed run failed; nothing was written.
     #[error(transparent)]
     Seed(#[from] SeedError),

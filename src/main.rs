@@ -12,16 +12,20 @@ use passenger_api::{db, graphql, telemetry};
 #[tokio::main]
 async fn main() -> ExitCode {
     let Cli { command, config } = Cli::parse();
-    if let Some(Command::Schema) = command {
-        print!("{}", graphql::sdl());
-        return ExitCode::SUCCESS;
+    match &command {
+        Some(Command::Schema) => {
+            print!("{}", graphql::sdl());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::PersistedQueries { files }) => return persisted_queries(files),
+        _ => {}
     }
     telemetry::init(&config.log_level, config.log_format);
     let result = match command {
         None | Some(Command::Serve) => serve(config).await,
         Some(Command::Migrate) => migrate(&config).await,
         Some(Command::Seed(args)) => seed(&config, args).await,
-        Some(Command::Schema) => Ok(()),
+        Some(Command::Schema | Command::PersistedQueries { .. }) => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -51,10 +55,8 @@ async fn seed(config: &Config, args: SeedArgs) -> Result<(), AppError> {
     let rows = match (&args.file, args.synthetic) {
         (_, Some(n)) => seed::synthetic(n, rand_seed()).collect(),
         (Some(path), None) => {
-            let file = std::fs::File::open(path).map_err(|source| AppError::SeedFile {
-                path: path.display().to_string(),
-                source,
-            })?;
+            let file = std::fs::File::open(path)
+                .map_err(|source| AppError::SeedFile { path: path.display().to_string(), source })?;
             seed::parse_csv(std::io::BufReader::new(file))?
         }
         (None, None) => Vec::new(),
@@ -69,8 +71,21 @@ async fn seed(config: &Config, args: SeedArgs) -> Result<(), AppError> {
     Ok(())
 }
 
+fn persisted_queries(files: &[std::path::PathBuf]) -> ExitCode {
+    let mut documents = Vec::new();
+    for file in files {
+        match std::fs::read_to_string(file) {
+            Ok(body) => documents.push((file.file_stem().unwrap_or_default().to_string_lossy().into_owned(), body)),
+            Err(e) => {
+                eprintln!("passenger-api: cannot read {}: {e}", file.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    println!("{:#}", graphql::documents::manifest(&documents));
+    ExitCode::SUCCESS
+}
+
 fn rand_seed() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }

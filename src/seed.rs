@@ -12,16 +12,8 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use crate::service::{PassengerData, ServiceError, ValidationError, passenger};
 
 /// The header line of the legacy CSV file, column for column.
-pub const CSV_HEADER: [&str; 8] = [
-    "Survived",
-    "Pclass",
-    "Name",
-    "Sex",
-    "Age",
-    "Siblings_Spouses_Aboard",
-    "Parents_Children_Aboard",
-    "Fare",
-];
+pub const CSV_HEADER: [&str; 8] =
+    ["Survived", "Pclass", "Name", "Sex", "Age", "Siblings_Spouses_Aboard", "Parents_Children_Aboard", "Fare"];
 
 /// Failure of a seed run. Nothing is written in any case.
 #[derive(Debug, thiserror::Error)]
@@ -50,20 +42,13 @@ pub enum SeedOutcome {
 
 /// Parses and validates a whole legacy CSV document.
 pub fn parse_csv(input: impl Read) -> Result<Vec<PassengerData>, SeedError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(input);
+    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(input);
     let header = reader.headers().map_err(|e| csv_error(1, &e))?.clone();
     let found: Vec<&str> = header.iter().map(|h| h.trim_start_matches('\u{feff}').trim()).collect();
     if found != CSV_HEADER {
         return Err(SeedError::Csv {
             line: 1,
-            problem: format!(
-                "expected header `{}`, found `{}`",
-                CSV_HEADER.join(","),
-                found.join(",")
-            ),
+            problem: format!("expected header `{}`, found `{}`", CSV_HEADER.join(","), found.join(",")),
         });
     }
     let mut rows = Vec::new();
@@ -76,10 +61,7 @@ pub fn parse_csv(input: impl Read) -> Result<Vec<PassengerData>, SeedError> {
 }
 
 fn csv_error(line: u64, err: &csv::Error) -> SeedError {
-    SeedError::Csv {
-        line,
-        problem: err.to_string(),
-    }
+    SeedError::Csv { line, problem: err.to_string() }
 }
 
 fn parse_row(record: &csv::StringRecord) -> Result<PassengerData, String> {
@@ -88,10 +70,7 @@ fn parse_row(record: &csv::StringRecord) -> Result<PassengerData, String> {
     }
     let field = |i: usize| record.get(i).map(str::trim).filter(|v| !v.is_empty());
     let data = PassengerData {
-        survived: field(0)
-            .map(parse_bool)
-            .transpose()
-            .map_err(|p| format!("Survived: {p}"))?,
+        survived: field(0).map(parse_bool).transpose().map_err(|p| format!("Survived: {p}"))?,
         passenger_class: parse_num(field(1), "Pclass")?,
         name: record.get(2).filter(|v| !v.is_empty()).map(str::to_owned),
         sex: field(3).map(str::to_owned),
@@ -122,12 +101,7 @@ fn parse_bool(value: &str) -> Result<bool, String> {
 }
 
 fn parse_num<T: std::str::FromStr>(value: Option<&str>, column: &str) -> Result<Option<T>, String> {
-    value
-        .map(|v| {
-            v.parse::<T>()
-                .map_err(|_| format!("{column}: expected a number, got {v:?}"))
-        })
-        .transpose()
+    value.map(|v| v.parse::<T>().map_err(|_| format!("{column}: expected a number, got {v:?}"))).transpose()
 }
 
 /// Inserts `rows` in one transaction, showing a progress bar on a terminal.
@@ -200,11 +174,7 @@ pub fn synthetic(n: u64, seed: u64) -> impl Iterator<Item = PassengerData> {
     (0..n).map(move |i| {
         let female = rng.random_bool(0.35);
         let class = *[1, 2, 3, 3, 3].get(rng.random_range(0..5)).unwrap_or(&3);
-        let title = if female {
-            if rng.random_bool(0.5) { "Mrs." } else { "Miss." }
-        } else {
-            "Mr."
-        };
+        let title = if female { if rng.random_bool(0.5) { "Mrs." } else { "Miss." } } else { "Mr." };
         let first = FIRST_NAMES[rng.random_range(0..FIRST_NAMES.len())];
         let last = LAST_NAMES[rng.random_range(0..LAST_NAMES.len())];
         let fare_base = match class {

@@ -1,5 +1,6 @@
 //! Building and running the server: connect, migrate, build the schema, bind, serve.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use crate::config::Config;
 use crate::db;
 use crate::error::AppError;
 use crate::graphql::build_schema;
+use crate::graphql::documents::{self, Documents};
 use crate::http::{AppState, router};
 use crate::service::events::{self, Events};
 
@@ -34,17 +36,14 @@ impl Application {
     /// Like [`Self::build`] with an existing pool and no migration step. On PostgreSQL this
     /// also starts the task that receives change events from every replica.
     pub async fn build_with_db(config: Config, db: DatabaseConnection) -> Result<Self, AppError> {
+        let documents = Arc::new(Documents::new(config.apq_cache_size, read_allowlist(&config)?));
         let listener = TcpListener::bind(config.bind).await?;
         let events = Events::new(config.event_buffer);
         if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             tokio::spawn(events::listen(config.database_url.clone(), events.clone()));
         }
         let schema = build_schema(db.clone(), events, &config);
-        let state = AppState {
-            db,
-            schema,
-            config: Arc::new(config),
-        };
+        let state = AppState { db, schema, config: Arc::new(config), documents };
         Ok(Self { listener, state })
     }
 
@@ -81,6 +80,16 @@ impl Application {
             }
         }
     }
+}
+
+/// The strict-mode allow-list, when one is configured.
+fn read_allowlist(config: &Config) -> Result<Option<HashMap<String, String>>, AppError> {
+    let Some(path) = &config.persisted_queries_allowlist else { return Ok(None) };
+    let problem = |problem: String| AppError::ConfigFile { path: path.display().to_string(), problem };
+    let text = std::fs::read_to_string(path).map_err(|e| problem(e.to_string()))?;
+    let list = documents::read_allowlist(&text).map_err(problem)?;
+    tracing::info!(operations = list.len(), "strict mode: only allow-listed operations run");
+    Ok(Some(list))
 }
 
 /// Completes on SIGTERM or SIGINT (Ctrl-C).

@@ -17,9 +17,5 @@ pub fn init(filter: &str, format: LogFormat) {
     };
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     // `try_init` fails only when a subscriber is already installed (tests); keep that one.
-    let _ = if json {
-        builder.json().flatten_event(true).try_init()
-    } else {
-        builder.try_init()
-    };
+    let _ = if json { builder.json().flatten_event(true).try_init() } else { builder.try_init() };
 }

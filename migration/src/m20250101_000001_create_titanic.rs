@@ -51,10 +51,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared("DROP TABLE IF EXISTS titanic")
-            .await?;
+        manager.get_connection().execute_unprepared("DROP TABLE IF EXISTS titanic").await?;
         Ok(())
     }
 }

@@ -34,10 +34,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         if manager.get_database_backend() == DatabaseBackend::Postgres {
-            manager
-                .get_connection()
-                .execute_unprepared("ALTER TABLE titanic DROP COLUMN IF EXISTS seq")
-                .await?;
+            manager.get_connection().execute_unprepared("ALTER TABLE titanic DROP COLUMN IF EXISTS seq").await?;
         }
         Ok(())
     }

@@ -9,10 +9,7 @@ use sea_orm_migration::prelude::*;
 pub struct Migration;
 
 const INDEXES: [(&str, &str); 2] = [
-    (
-        "titanic_name_seq_idx",
-        "CREATE INDEX IF NOT EXISTS titanic_name_seq_idx ON titanic (name, seq)",
-    ),
+    ("titanic_name_seq_idx", "CREATE INDEX IF NOT EXISTS titanic_name_seq_idx ON titanic (name, seq)"),
     (
         "titanic_class_sex_survived_idx",
         r#"CREATE INDEX IF NOT EXISTS titanic_class_sex_survived_idx ON titanic ("passengerClass", sex, survived)"#,
@@ -30,10 +27,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for (name, _) in INDEXES {
-            manager
-                .get_connection()
-                .execute_unprepared(&format!("DROP INDEX IF EXISTS {name}"))
-                .await?;
+            manager.get_connection().execute_unprepared(&format!("DROP INDEX IF EXISTS {name}")).await?;
         }
         Ok(())
     }

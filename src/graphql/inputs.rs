@@ -115,9 +115,7 @@ impl StringFilter {
     fn collect(self, field: Field, out: &mut Vec<Filter>) {
         push(out, field, self.eq, |v| Predicate::Eq(v.into()));
         push(out, field, self.ne, |v| Predicate::Ne(v.into()));
-        push(out, field, self.is_in, |v| {
-            Predicate::In(v.into_iter().map(Into::into).collect())
-        });
+        push(out, field, self.is_in, |v| Predicate::In(v.into_iter().map(Into::into).collect()));
         push(out, field, self.contains, Predicate::Contains);
         push(out, field, self.contains_insensitive, Predicate::ContainsInsensitive);
         push(out, field, self.starts_with, Predicate::StartsWith);
@@ -129,9 +127,7 @@ impl IntFilter {
     fn collect(self, field: Field, out: &mut Vec<Filter>) {
         push(out, field, self.eq, |v| Predicate::Eq(v.into()));
         push(out, field, self.ne, |v| Predicate::Ne(v.into()));
-        push(out, field, self.is_in, |v| {
-            Predicate::In(v.into_iter().map(Into::into).collect())
-        });
+        push(out, field, self.is_in, |v| Predicate::In(v.into_iter().map(Into::into).collect()));
         push(out, field, self.gt, |v| Predicate::Gt(v.into()));
         push(out, field, self.gte, |v| Predicate::Gte(v.into()));
         push(out, field, self.lt, |v| Predicate::Lt(v.into()));
@@ -194,11 +190,7 @@ impl From<PassengerFilter> for Filter {
         if let Some(inner) = f.not {
             all.push(Filter::Not(Box::new((*inner).into())));
         }
-        if all.len() == 1 {
-            all.remove(0)
-        } else {
-            Filter::And(all)
-        }
+        if all.len() == 1 { all.remove(0) } else { Filter::And(all) }
     }
 }
 
@@ -261,10 +253,7 @@ impl From<PassengerOrder> for Sort {
             PassengerOrderField::Id => SortKey::Id,
             PassengerOrderField::InsertionOrder => SortKey::Insertion,
         };
-        Sort {
-            key,
-            descending: o.direction == OrderDirection::Desc,
-        }
+        Sort { key, descending: o.direction == OrderDirection::Desc }
     }
 }
 
@@ -316,10 +305,7 @@ fn int32(field: &str, value: Option<i64>) -> Result<Option<i32>, ValidationError
     value
         .map(|v| {
             i32::try_from(v).map_err(|_| {
-                ValidationError::new(
-                    field,
-                    format!("must be a 32-bit integer (-2147483648 to 2147483647), got {v}"),
-                )
+                ValidationError::new(field, format!("must be a 32-bit integer (-2147483648 to 2147483647), got {v}"))
             })
         })
         .transpose()

@@ -38,11 +38,7 @@ fn count(set: &SelectionSet) -> usize {
 
 /// Fields selected by every operation and fragment definition of `doc` (each definition counted once).
 pub fn field_count(doc: &ExecutableDocument) -> usize {
-    let operations: usize = doc
-        .operations
-        .iter()
-        .map(|(_, op)| count(&op.node.selection_set.node))
-        .sum();
+    let operations: usize = doc.operations.iter().map(|(_, op)| count(&op.node.selection_set.node)).sum();
     let fragments: usize = doc.fragments.values().map(|f| count(&f.node.selection_set.node)).sum();
     operations + fragments
 }
@@ -60,10 +56,7 @@ impl Extension for FieldLimitExtension {
         let n = field_count(&doc);
         if n > self.max {
             return Err(ServerError::new(
-                format!(
-                    "the document selects {n} fields (aliases included); the limit is {}",
-                    self.max
-                ),
+                format!("the document selects {n} fields (aliases included); the limit is {}", self.max),
                 None,
             ));
         }

@@ -4,6 +4,7 @@
 //! export (`passenger-api schema`) all build the very same schema. [`execute`] is the one way
 //! in: it runs a request and makes sure every error carries `extensions.code`.
 
+pub mod documents;
 pub mod error;
 pub mod inputs;
 pub mod limits;
@@ -46,14 +47,10 @@ pub fn build_schema(db: DatabaseConnection, events: Events, config: &Config) -> 
     .data(db)
     .data(events)
     .data(slots)
-    .data(Settings {
-        max_page_size: u64::from(config.max_page_size),
-    })
+    .data(Settings { max_page_size: u64::from(config.max_page_size) })
     .limit_depth(config.graphql_max_depth)
     .limit_complexity(config.graphql_max_complexity)
-    .extension(limits::FieldLimit {
-        max: config.graphql_max_fields,
-    });
+    .extension(limits::FieldLimit { max: config.graphql_max_fields });
     if config.disable_introspection {
         builder = builder.disable_introspection();
     }
@@ -85,11 +82,7 @@ pub async fn execute(schema: &AppSchema, request: Request) -> Response {
     for err in &mut response.errors {
         let has_code = err.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
         if !has_code {
-            let code = if request_error {
-                GRAPHQL_VALIDATION_FAILED
-            } else {
-                error::BAD_USER_INPUT
-            };
+            let code = if request_error { GRAPHQL_VALIDATION_FAILED } else { error::BAD_USER_INPUT };
             err.extensions.get_or_insert_with(Default::default).set("code", code);
         }
     }

@@ -47,10 +47,7 @@ impl PassengerMutation {
     ) -> Result<Vec<Passenger>> {
         let max = ctx.data::<Settings>()?.max_page_size;
         if inputs.len() as u64 > max {
-            return Err(bad_input(
-                "inputs",
-                format!("must hold at most {max} passengers, got {}", inputs.len()),
-            ));
+            return Err(bad_input("inputs", format!("must hold at most {max} passengers, got {}", inputs.len())));
         }
         let db = ctx.data::<DatabaseConnection>()?;
         let data = inputs
@@ -75,10 +72,7 @@ impl PassengerMutation {
     ) -> Result<Option<Passenger>> {
         let db = ctx.data::<DatabaseConnection>()?;
         let data = input.try_into().map_err(invalid)?;
-        Ok(passenger::replace(db, ctx.data::<Events>()?, id, data)
-            .await
-            .gql()?
-            .map(Into::into))
+        Ok(passenger::replace(db, ctx.data::<Events>()?, id, data).await.gql()?.map(Into::into))
     }
 
     /// Changes only the given fields of a passenger (an explicit null clears a field). Returns
@@ -91,10 +85,7 @@ impl PassengerMutation {
     ) -> Result<Option<Passenger>> {
         let db = ctx.data::<DatabaseConnection>()?;
         let patch = patch.try_into().map_err(invalid)?;
-        Ok(passenger::patch(db, ctx.data::<Events>()?, id, patch)
-            .await
-            .gql()?
-            .map(Into::into))
+        Ok(passenger::patch(db, ctx.data::<Events>()?, id, patch).await.gql()?.map(Into::into))
     }
 
     /// Deletes a passenger; true when a passenger was deleted, false when the id was unknown.

@@ -58,10 +58,7 @@ impl PassengerQuery {
     ) -> Result<Vec<Option<Passenger>>> {
         page_size(ctx, "ids", i32::try_from(ids.len()).ok().or(Some(i32::MAX)))?;
         let loader = ctx.data::<DataLoader<PassengerLoader>>()?;
-        let found = loader
-            .load_many(ids.iter().copied())
-            .await
-            .map_err(|e| service_error(&e))?;
+        let found = loader.load_many(ids.iter().copied()).await.map_err(|e| service_error(&e))?;
         Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
     }
 
@@ -85,10 +82,7 @@ impl PassengerQuery {
         >,
     ) -> Result<PassengerConnection> {
         if first.is_some() && last.is_some() {
-            return Err(bad_input(
-                "last",
-                "cannot be combined with `first`; page forwards or backwards",
-            ));
+            return Err(bad_input("last", "cannot be combined with `first`; page forwards or backwards"));
         }
         let request = PageRequest {
             filter: filter.map(Filter::from),
@@ -103,10 +97,7 @@ impl PassengerQuery {
         let edges: Vec<PassengerEdge> = page
             .rows
             .into_iter()
-            .map(|row| PassengerEdge {
-                cursor: request.ordering.cursor(&row),
-                node: row.into(),
-            })
+            .map(|row| PassengerEdge { cursor: request.ordering.cursor(&row), node: row.into() })
             .collect();
         let page_info = PageInfo {
             has_next_page: page.has_next_page,
@@ -114,11 +105,7 @@ impl PassengerQuery {
             start_cursor: edges.first().map(|e| e.cursor.clone()),
             end_cursor: edges.last().map(|e| e.cursor.clone()),
         };
-        Ok(PassengerConnection {
-            edges,
-            page_info,
-            filter: request.filter,
-        })
+        Ok(PassengerConnection { edges, page_info, filter: request.filter })
     }
 
     /// Counts, survival and age/fare summaries of the passengers matching `filter`, one entry

@@ -132,11 +132,7 @@ pub struct NumberStats {
 
 impl From<Summary> for NumberStats {
     fn from(s: Summary) -> Self {
-        Self {
-            min: s.min,
-            max: s.max,
-            avg: s.avg,
-        }
+        Self { min: s.min, max: s.max, avg: s.avg }
     }
 }
 

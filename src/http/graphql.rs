@@ -75,10 +75,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 fn accepts_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"))
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
 }
 
 /// `error` with `extensions.code` set to `code`.
@@ -106,10 +103,7 @@ fn json_response<T: serde::Serialize>(status: StatusCode, format: Format, body: 
 }
 
 fn not_acceptable() -> Response {
-    (
-        StatusCode::NOT_ACCEPTABLE,
-        "acceptable response types: application/graphql-response+json, application/json\n",
-    )
+    (StatusCode::NOT_ACCEPTABLE, "acceptable response types: application/graphql-response+json, application/json\n")
         .into_response()
 }
 
@@ -174,18 +168,9 @@ fn parse_body(body: &[u8]) -> Result<BatchRequest, String> {
             Some(_) => return Err("`query` must be a string".into()),
         }
         for (key, ok) in [
-            (
-                "variables",
-                r.get("variables").is_none_or(|v| v.is_object() || v.is_null()),
-            ),
-            (
-                "extensions",
-                r.get("extensions").is_none_or(|v| v.is_object() || v.is_null()),
-            ),
-            (
-                "operationName",
-                r.get("operationName").is_none_or(|v| v.is_string() || v.is_null()),
-            ),
+            ("variables", r.get("variables").is_none_or(|v| v.is_object() || v.is_null())),
+            ("extensions", r.get("extensions").is_none_or(|v| v.is_object() || v.is_null())),
+            ("operationName", r.get("operationName").is_none_or(|v| v.is_string() || v.is_null())),
         ] {
             if !ok {
                 return Err(format!("`{key}` has the wrong type"));
@@ -225,9 +210,7 @@ pub async fn graphql_get(
             .into_response();
     }
     let query = query.unwrap_or_default();
-    let has_query = query
-        .split('&')
-        .any(|pair| pair.starts_with("query=") || pair == "query");
+    let has_query = query.split('&').any(|pair| pair.starts_with("query=") || pair.starts_with("extensions="));
     if !has_query && accepts_html(&headers) {
         return playground().into_response();
     }
@@ -235,21 +218,13 @@ pub async fn graphql_get(
         return not_acceptable();
     };
     if !has_query {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            format,
-            "BAD_REQUEST",
-            "missing `query` parameter",
-        );
+        return error_response(StatusCode::BAD_REQUEST, format, "BAD_REQUEST", "missing `query` parameter");
     }
     match async_graphql::http::parse_query_string(&query) {
         Ok(request) => run(&state, request, true, format).await,
-        Err(e) => error_response(
-            StatusCode::BAD_REQUEST,
-            format,
-            "BAD_REQUEST",
-            format!("malformed GraphQL request: {e}"),
-        ),
+        Err(e) => {
+            error_response(StatusCode::BAD_REQUEST, format, "BAD_REQUEST", format!("malformed GraphQL request: {e}"))
+        }
     }
 }
 
@@ -261,6 +236,9 @@ enum Outcome {
 }
 
 async fn execute(state: &AppState, mut request: Request, over_get: bool) -> (Outcome, GqlResponse) {
+    if let Err(error) = state.documents.prepare(&mut request) {
+        return (Outcome::Executed, GqlResponse::from_errors(vec![error]));
+    }
     let name = request.operation_name.clone();
     let operation_type = match request.parsed_query() {
         Ok(doc) => {
@@ -271,18 +249,10 @@ async fn execute(state: &AppState, mut request: Request, over_get: bool) -> (Out
                 .map(|(_, op)| op.node.ty)
         }
         Err(err) => {
-            return (
-                Outcome::Executed,
-                GqlResponse::from_errors(vec![with_code(err, GRAPHQL_PARSE_FAILED)]),
-            );
+            return (Outcome::Executed, GqlResponse::from_errors(vec![with_code(err, GRAPHQL_PARSE_FAILED)]));
         }
     };
-    if over_get
-        && matches!(
-            operation_type,
-            Some(OperationType::Mutation | OperationType::Subscription)
-        )
-    {
+    if over_get && matches!(operation_type, Some(OperationType::Mutation | OperationType::Subscription)) {
         let message = "only queries may be sent with GET; use POST for mutations";
         return (Outcome::NotAllowedOverGet, coded("METHOD_NOT_ALLOWED", message));
     }
@@ -290,10 +260,7 @@ async fn execute(state: &AppState, mut request: Request, over_get: bool) -> (Out
     match tokio::time::timeout(timeout, graphql::execute(&state.schema, request)).await {
         Ok(response) => (Outcome::Executed, response),
         Err(_) => {
-            let message = format!(
-                "the request took longer than {} ms and was cancelled",
-                timeout.as_millis()
-            );
+            let message = format!("the request took longer than {} ms and was cancelled", timeout.as_millis());
             (Outcome::TimedOut, coded("TIMEOUT", message))
         }
     }
@@ -311,18 +278,12 @@ async fn run(state: &AppState, request: Request, over_get: bool, format: Format)
     };
     let mut http = json_response(status, format, &response);
     if status == StatusCode::METHOD_NOT_ALLOWED {
-        http.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        http.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
     http
 }
 
 /// The GraphiQL page, wired to `/graphql`.
 pub fn playground() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("passenger-api playground")
-            .finish(),
-    )
+    Html(GraphiQLSource::build().endpoint("/graphql").title("passenger-api playground").finish())
 }

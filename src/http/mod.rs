@@ -23,6 +23,8 @@ pub struct AppState {
     pub schema: AppSchema,
     /// The configuration the service started with.
     pub config: Arc<Config>,
+    /// Persisted queries, the allow-list, and parsed documents.
+    pub documents: Arc<crate::graphql::documents::Documents>,
 }
 
 /// The complete router of the service.

@@ -11,16 +11,8 @@ use axum::http::{HeaderMap, header};
 use serde_json::{Map, Value, json};
 
 /// The eight fields a legacy body must carry, as (legacy key, GraphQL input field).
-pub const FIELDS: [&str; 8] = [
-    "survived",
-    "passengerClass",
-    "name",
-    "sex",
-    "age",
-    "siblingsOrSpousesAboard",
-    "parentsOrChildrenAboard",
-    "fare",
-];
+pub const FIELDS: [&str; 8] =
+    ["survived", "passengerClass", "name", "sex", "age", "siblingsOrSpousesAboard", "parentsOrChildrenAboard", "fare"];
 
 /// Why a body was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,19 +59,14 @@ pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Value, BodyError> {
 fn passenger_input(object: &Map<String, Value>) -> Result<Value, BodyError> {
     let mut input = Map::new();
     for field in FIELDS {
-        let value = object
-            .get(field)
-            .ok_or_else(|| BodyError::Invalid(format!("{field}: missing")))?;
+        let value = object.get(field).ok_or_else(|| BodyError::Invalid(format!("{field}: missing")))?;
         let coerced = match field {
             "survived" => boolean(value),
             "name" | "sex" => text(value),
             "age" | "fare" => float(value),
             _ => integer(value),
         };
-        input.insert(
-            field.to_owned(),
-            coerced.map_err(|problem| BodyError::Invalid(format!("{field}: {problem}")))?,
-        );
+        input.insert(field.to_owned(), coerced.map_err(|problem| BodyError::Invalid(format!("{field}: {problem}")))?);
     }
     Ok(Value::Object(input))
 }
@@ -139,26 +126,21 @@ fn integer(value: &Value) -> Result<Value, String> {
         Value::Null => return Ok(Value::Null),
         Value::Number(n) => n.as_i64().or_else(|| {
             // PostgreSQL's numeric-to-integer cast rounds half away from zero, like `round`.
-            n.as_f64()
-                .map(f64::round)
-                .filter(|f| f.is_finite() && f.abs() < 9.2e18)
-                .map(|f| f as i64)
+            n.as_f64().map(f64::round).filter(|f| f.is_finite() && f.abs() < 9.2e18).map(|f| f as i64)
         }),
         Value::String(s) if !s.starts_with(NON_FINITE) => s.trim().parse::<i64>().ok(),
         _ => None,
     };
-    parsed
-        .map(Value::from)
-        .ok_or_else(|| format!("expected an integer, got {}", shown(value)))
+    parsed.map(Value::from).ok_or_else(|| format!("expected an integer, got {}", shown(value)))
 }
 
 fn boolean(value: &Value) -> Result<Value, String> {
     match value {
         Value::Null => Ok(Value::Null),
         Value::Bool(_) => Ok(value.clone()),
-        Value::String(s) => pg_bool(s)
-            .map(Value::Bool)
-            .ok_or_else(|| format!("expected a boolean, got {}", shown(value))),
+        Value::String(s) => {
+            pg_bool(s).map(Value::Bool).ok_or_else(|| format!("expected a boolean, got {}", shown(value)))
+        }
         other => Err(format!("expected a boolean, got {}", shown(other))),
     }
 }
@@ -197,10 +179,7 @@ fn mark_non_finite(text: &str) -> std::borrow::Cow<'_, str> {
             }
         } else if c == '"' {
             in_string = true;
-        } else if let Some(token) = ["NaN", "Infinity", "-Infinity"]
-            .into_iter()
-            .find(|t| rest.starts_with(t))
-        {
+        } else if let Some(token) = ["NaN", "Infinity", "-Infinity"].into_iter().find(|t| rest.starts_with(t)) {
             out.push_str("\"\\u0000");
             out.push_str(token);
             out.push('"');
@@ -228,11 +207,7 @@ mod tests {
     }
 
     fn body_with(field: &str, value: &str) -> String {
-        let mut fields: Vec<String> = FIELDS
-            .iter()
-            .filter(|f| **f != field)
-            .map(|f| format!("\"{f}\":null"))
-            .collect();
+        let mut fields: Vec<String> = FIELDS.iter().filter(|f| **f != field).map(|f| format!("\"{f}\":null")).collect();
         fields.push(format!("\"{field}\":{value}"));
         format!("{{{}}}", fields.join(","))
     }
@@ -266,10 +241,7 @@ mod tests {
         assert_eq!(coerced("passengerClass", "2.0").unwrap(), json!(2));
         assert_eq!(coerced("passengerClass", "2.5").unwrap(), json!(3));
         assert_eq!(coerced("passengerClass", "-2.5").unwrap(), json!(-3));
-        assert_eq!(
-            coerced("passengerClass", "2147483648").unwrap(),
-            json!(2_147_483_648_i64)
-        );
+        assert_eq!(coerced("passengerClass", "2147483648").unwrap(), json!(2_147_483_648_i64));
         for yes in ["\"yes\"", "\"1\"", "\"t\"", "\"TRUE\"", "\" on \"", "\"y\""] {
             assert_eq!(coerced("survived", yes).unwrap(), json!(true), "{yes}");
         }
@@ -285,42 +257,25 @@ mod tests {
         assert_eq!(invalid("age", "true"), "age: expected a number, got true");
         assert_eq!(invalid("age", "{\"v\":1}"), "age: expected a number, got {\"v\":1}");
         assert_eq!(invalid("age", "NaN"), "age: must be a finite number, got NaN");
-        assert_eq!(
-            invalid("fare", "Infinity"),
-            "fare: must be a finite number, got Infinity"
-        );
-        assert_eq!(
-            invalid("fare", "-Infinity"),
-            "fare: must be a finite number, got -Infinity"
-        );
+        assert_eq!(invalid("fare", "Infinity"), "fare: must be a finite number, got Infinity");
+        assert_eq!(invalid("fare", "-Infinity"), "fare: must be a finite number, got -Infinity");
         assert_eq!(invalid("survived", "1"), "survived: expected a boolean, got 1");
         assert_eq!(invalid("survived", "\"o\""), "survived: expected a boolean, got \"o\"");
         assert_eq!(invalid("name", "123"), "name: expected a string or null, got 123");
-        assert_eq!(
-            invalid("name", "[\"List-Name\"]"),
-            "name: expected a string or null, got [\"List-Name\"]"
-        );
-        assert_eq!(
-            invalid("passengerClass", "\"2.5\""),
-            "passengerClass: expected an integer, got \"2.5\""
-        );
+        assert_eq!(invalid("name", "[\"List-Name\"]"), "name: expected a string or null, got [\"List-Name\"]");
+        assert_eq!(invalid("passengerClass", "\"2.5\""), "passengerClass: expected an integer, got \"2.5\"");
     }
 
     #[test]
     fn shapes() {
         assert_eq!(
             parse_json("[]"),
-            Err(BodyError::Invalid(
-                "expected a JSON object with the passenger's fields, got an array".into()
-            ))
+            Err(BodyError::Invalid("expected a JSON object with the passenger's fields, got an array".into()))
         );
         assert_eq!(parse_json("{}"), Err(BodyError::Invalid("survived: missing".into())));
         assert_eq!(parse_json("{\"name\""), Err(BodyError::Malformed));
         assert_eq!(parse_json(""), Err(BodyError::Malformed));
-        assert_eq!(
-            parse(&headers("application/json"), b"\xff\xfe"),
-            Err(BodyError::Malformed)
-        );
+        assert_eq!(parse(&headers("application/json"), b"\xff\xfe"), Err(BodyError::Malformed));
         assert_eq!(parse(&HeaderMap::new(), b"{}"), Err(BodyError::UnsupportedMediaType));
         let with_bom = format!("\u{feff}{}", body_with("name", "\"Bom\""));
         assert_eq!(parse_json(&with_bom).unwrap()["name"], json!("Bom"));

@@ -81,12 +81,7 @@ pub async fn list_passengers(State(state): State<AppState>) -> Response {
     let mut after: Option<String> = None;
     let mut first = true;
     loop {
-        let data = match run(
-            &state,
-            &operations::LIST_PASSENGERS,
-            json!({ "first": page_size, "after": after }),
-        )
-        .await
+        let data = match run(&state, &operations::LIST_PASSENGERS, json!({ "first": page_size, "after": after })).await
         {
             Ok(data) => data,
             Err(response) => return response,
@@ -144,10 +139,7 @@ pub async fn post_passenger(State(state): State<AppState>, headers: HeaderMap, b
         Err(e) => return body_error(e),
     };
     match run(&state, &operations::CREATE_PASSENGER, json!({ "input": input })).await {
-        Ok(data) => legacy_json(
-            StatusCode::OK,
-            encode(&field(field(data, "createPassenger"), "namesakes")),
-        ),
+        Ok(data) => legacy_json(StatusCode::OK, encode(&field(field(data, "createPassenger"), "namesakes"))),
         Err(response) => response,
     }
 }
@@ -166,13 +158,7 @@ pub async fn put_passenger(
         Ok(input) => input,
         Err(e) => return body_error(e),
     };
-    match run(
-        &state,
-        &operations::UPDATE_PASSENGER,
-        json!({ "id": id, "input": input }),
-    )
-    .await
-    {
+    match run(&state, &operations::UPDATE_PASSENGER, json!({ "id": id, "input": input })).await {
         Ok(_) => null_response(),
         Err(response) => response,
     }
@@ -191,11 +177,7 @@ pub async fn delete_passenger(State(state): State<AppState>, Path(id): Path<Stri
 
 /// `GET /openapi.json`: the OpenAPI 3.1 description of the legacy routes.
 pub async fn openapi() -> Response {
-    (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        OPENAPI,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI).into_response()
 }
 
 #[cfg(test)]

@@ -99,13 +99,7 @@ pub fn write_float(out: &mut String, f: f64) {
     // digits rounds the exact binary value correctly (ties to even), which is how Python picks
     // between two equally short candidates: "-1.2345e-7", "7.25e0", "0e0".
     let shortest = format!("{f:e}");
-    let significant = shortest
-        .split('e')
-        .next()
-        .unwrap_or("")
-        .chars()
-        .filter(char::is_ascii_digit)
-        .count();
+    let significant = shortest.split('e').next().unwrap_or("").chars().filter(char::is_ascii_digit).count();
     let sci = format!("{:.*e}", significant.saturating_sub(1), f);
     let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exponent: i32 = exponent.parse().unwrap_or(0);
@@ -183,10 +177,7 @@ mod tests {
     fn strings_escape_non_ascii_with_surrogate_pairs() {
         let mut s = String::new();
         write_string(&mut s, "Zoë Ångström-Łukasz 李雷 🚢");
-        assert_eq!(
-            s,
-            r#""Zo\u00eb \u00c5ngstr\u00f6m-\u0141ukasz \u674e\u96f7 \ud83d\udea2""#
-        );
+        assert_eq!(s, r#""Zo\u00eb \u00c5ngstr\u00f6m-\u0141ukasz \u674e\u96f7 \ud83d\udea2""#);
         let mut s = String::new();
         write_string(&mut s, "a\"b\\c/%\n\u{1}\u{7f}");
         assert_eq!(s, r#""a\"b\\c/%\n\u0001\u007f""#);

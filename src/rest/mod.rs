@@ -33,26 +33,11 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/hello", legacy(get(handlers::hello), ALLOW_GET, false))
         .route("/zero", legacy(get(handlers::zero), ALLOW_GET, false))
-        .route(
-            "/passengerlist",
-            legacy(get(handlers::list_passengers), ALLOW_GET, false),
-        )
-        .route(
-            "/getpassenger/{id}",
-            legacy(get(handlers::get_passenger), ALLOW_GET, true),
-        )
-        .route(
-            "/postpassenger",
-            legacy(post(handlers::post_passenger), ALLOW_POST, false),
-        )
-        .route(
-            "/putpassenger/{id}",
-            legacy(put(handlers::put_passenger), ALLOW_PUT, true),
-        )
-        .route(
-            "/deletepassenger/{id}",
-            legacy(delete(handlers::delete_passenger), ALLOW_DELETE, true),
-        )
+        .route("/passengerlist", legacy(get(handlers::list_passengers), ALLOW_GET, false))
+        .route("/getpassenger/{id}", legacy(get(handlers::get_passenger), ALLOW_GET, true))
+        .route("/postpassenger", legacy(post(handlers::post_passenger), ALLOW_POST, false))
+        .route("/putpassenger/{id}", legacy(put(handlers::put_passenger), ALLOW_PUT, true))
+        .route("/deletepassenger/{id}", legacy(delete(handlers::delete_passenger), ALLOW_DELETE, true))
         .route("/openapi.json", get(handlers::openapi))
 }
 
@@ -64,20 +49,11 @@ fn legacy(route: MethodRouter<AppState>, allow: &'static str, has_uuid: bool) ->
         let uuid_ok = !has_uuid || path.iter().all(|(_, v)| handlers::canonical_uuid(v).is_some());
         if uuid_ok { options_response(allow) } else { not_found() }
     };
-    route
-        .options(options)
-        .fallback(move || async move { method_not_allowed(allow) })
+    route.options(options).fallback(move || async move { method_not_allowed(allow) })
 }
 
 fn html(status: StatusCode, body: impl Into<String>) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        )],
-        body.into(),
-    )
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], body.into())
         .into_response()
 }
 
@@ -89,28 +65,19 @@ pub fn not_found() -> Response {
 /// The legacy 405 page with its `Allow` header.
 pub fn method_not_allowed(allow: &'static str) -> Response {
     let mut response = html(StatusCode::METHOD_NOT_ALLOWED, pages::METHOD_NOT_ALLOWED);
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
     response
 }
 
 fn options_response(allow: &'static str) -> Response {
     let mut response = html(StatusCode::OK, "");
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
     response
 }
 
 /// A legacy JSON response: exact bytes, `Content-Type: application/json` without charset.
 pub fn legacy_json(status: StatusCode, bytes: Vec<u8>) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        bytes,
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response()
 }
 
 /// The legacy 400 page naming the problem.

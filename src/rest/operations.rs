@@ -13,10 +13,7 @@ pub struct Operation {
 
 impl Operation {
     const fn new(source: &'static str) -> Self {
-        Self {
-            source,
-            parsed: OnceLock::new(),
-        }
+        Self { source, parsed: OnceLock::new() }
     }
 
     /// The operation's text.
@@ -27,10 +24,7 @@ impl Operation {
     /// A request for this operation with `variables`, reusing the parsed document.
     pub fn request(&self, variables: serde_json::Value) -> Request {
         let mut request = Request::new(self.source).variables(Variables::from_json(variables));
-        if let Some(doc) = self
-            .parsed
-            .get_or_init(|| async_graphql::parser::parse_query(self.source).ok())
-        {
+        if let Some(doc) = self.parsed.get_or_init(|| async_graphql::parser::parse_query(self.source).ok()) {
             request.set_parsed_query(doc.clone());
         }
         request
@@ -39,11 +33,7 @@ impl Operation {
 
 macro_rules! operation {
     ($file:literal) => {
-        Operation::new(concat!(
-            include_str!($file),
-            "\n",
-            include_str!("operations/legacy_passenger.graphql")
-        ))
+        Operation::new(concat!(include_str!($file), "\n", include_str!("operations/legacy_passenger.graphql")))
     };
 }
 
@@ -60,11 +50,5 @@ pub static DELETE_PASSENGER: Operation = Operation::new(include_str!("operations
 
 /// Every operation, for tests that validate them against the schema.
 pub fn all() -> [&'static Operation; 5] {
-    [
-        &GET_PASSENGER,
-        &LIST_PASSENGERS,
-        &CREATE_PASSENGER,
-        &UPDATE_PASSENGER,
-        &DELETE_PASSENGER,
-    ]
+    [&GET_PASSENGER, &LIST_PASSENGERS, &CREATE_PASSENGER, &UPDATE_PASSENGER, &DELETE_PASSENGER]
 }

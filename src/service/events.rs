@@ -111,9 +111,7 @@ pub struct Events {
 impl Events {
     /// A fan-out keeping at most `buffer` undelivered events per subscriber.
     pub fn new(buffer: usize) -> Self {
-        Self {
-            sender: broadcast::channel(buffer.max(1)).0,
-        }
+        Self { sender: broadcast::channel(buffer.max(1)).0 }
     }
 
     /// A new subscriber, receiving every event published from now on.
@@ -170,9 +168,7 @@ pub async fn listen(database_url: String, events: Events) {
     let mut backoff = Duration::from_millis(100);
     loop {
         let options = match database_url.parse::<PgConnectOptions>() {
-            Ok(o) => o
-                .application_name(LISTENER_APPLICATION_NAME)
-                .disable_statement_logging(),
+            Ok(o) => o.application_name(LISTENER_APPLICATION_NAME).disable_statement_logging(),
             Err(e) => {
                 tracing::error!(error = %e, "event listener: invalid database URL; live updates are off");
                 return;

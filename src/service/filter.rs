@@ -99,17 +99,13 @@ impl Filter {
                 if items.is_empty() {
                     return always(true);
                 }
-                items
-                    .iter()
-                    .fold(Condition::all(), |c, f| c.add(f.compile(backend, negated)))
+                items.iter().fold(Condition::all(), |c, f| c.add(f.compile(backend, negated)))
             }
             (Self::Or(items), false) | (Self::And(items), true) => {
                 if items.is_empty() {
                     return always(false);
                 }
-                items
-                    .iter()
-                    .fold(Condition::any(), |c, f| c.add(f.compile(backend, negated)))
+                items.iter().fold(Condition::any(), |c, f| c.add(f.compile(backend, negated)))
             }
             (Self::Not(inner), _) => inner.compile(backend, !negated),
             (Self::Leaf(field, predicate), _) => leaf(backend, *field, predicate, negated),
@@ -125,11 +121,7 @@ fn leaf(backend: DatabaseBackend, field: Field, predicate: &Predicate, negated: 
     let col = || Expr::col(field.column());
     let positive: SimpleExpr = match predicate {
         Predicate::IsNull(is_null) => {
-            return Condition::all().add(if *is_null != negated {
-                col().is_null()
-            } else {
-                col().is_not_null()
-            });
+            return Condition::all().add(if *is_null != negated { col().is_null() } else { col().is_not_null() });
         }
         Predicate::Ne(v) => {
             // Already two-valued: true on NULL.
@@ -144,17 +136,11 @@ fn leaf(backend: DatabaseBackend, field: Field, predicate: &Predicate, negated: 
         Predicate::Lt(v) => col().lt(v.clone()),
         Predicate::Lte(v) => col().lte(v.clone()),
         Predicate::Contains(text) => position(backend, col(), Expr::val(text.clone())).gt(0),
-        Predicate::ContainsInsensitive(text) => position(
-            backend,
-            Func::lower(col()).into(),
-            Func::lower(Expr::val(text.clone())).into(),
-        )
-        .gt(0),
+        Predicate::ContainsInsensitive(text) => {
+            position(backend, Func::lower(col()).into(), Func::lower(Expr::val(text.clone())).into()).gt(0)
+        }
         Predicate::StartsWith(text) => Expr::from(
-            Func::cust("substr")
-                .arg(col())
-                .arg(1)
-                .arg(i32::try_from(text.chars().count()).unwrap_or(i32::MAX)),
+            Func::cust("substr").arg(col()).arg(1).arg(i32::try_from(text.chars().count()).unwrap_or(i32::MAX)),
         )
         .eq(text.clone()),
     };
@@ -200,10 +186,7 @@ impl Field {
 
 impl Cell<'_> {
     fn is_null(&self) -> bool {
-        matches!(
-            self,
-            Self::Bool(None) | Self::Int(None) | Self::Float(None) | Self::Text(None)
-        )
+        matches!(self, Self::Bool(None) | Self::Int(None) | Self::Float(None) | Self::Text(None))
     }
 
     /// Compares a non-NULL cell with a value of the same type; `None` otherwise.
@@ -248,9 +231,9 @@ impl Filter {
                     Predicate::Lt(v) => cell.compare(v) == Some(Less),
                     Predicate::Lte(v) => matches!(cell.compare(v), Some(Less | Equal)),
                     Predicate::Contains(t) => cell.text().is_some_and(|s| s.contains(t.as_str())),
-                    Predicate::ContainsInsensitive(t) => cell
-                        .text()
-                        .is_some_and(|s| s.to_lowercase().contains(&t.to_lowercase())),
+                    Predicate::ContainsInsensitive(t) => {
+                        cell.text().is_some_and(|s| s.to_lowercase().contains(&t.to_lowercase()))
+                    }
                     Predicate::StartsWith(t) => cell.text().is_some_and(|s| s.starts_with(t.as_str())),
                 }
             }

@@ -107,10 +107,7 @@ pub struct Ordering(Vec<Sort>);
 
 impl Default for Ordering {
     fn default() -> Self {
-        Self(vec![Sort {
-            key: SortKey::Insertion,
-            descending: false,
-        }])
+        Self(vec![Sort { key: SortKey::Insertion, descending: false }])
     }
 }
 
@@ -131,20 +128,14 @@ impl Ordering {
             None => Self::default(),
             Some(last) if last.key.is_unique() => Self(sorts),
             Some(_) => {
-                sorts.push(Sort {
-                    key: SortKey::Id,
-                    descending: false,
-                });
+                sorts.push(Sort { key: SortKey::Id, descending: false });
                 Self(sorts)
             }
         }
     }
 
     fn signature(&self) -> String {
-        self.0
-            .iter()
-            .map(|s| format!("{}{}", if s.descending { "-" } else { "+" }, s.key.tag()))
-            .collect()
+        self.0.iter().map(|s| format!("{}{}", if s.descending { "-" } else { "+" }, s.key.tag())).collect()
     }
 
     /// The opaque cursor of `row` under this ordering.
@@ -159,20 +150,13 @@ impl Ordering {
         let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
         let parsed: Json = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
         if parsed.get("o").and_then(Json::as_str) != Some(self.signature().as_str()) {
-            return Err(ValidationError::new(
-                argument,
-                "was issued for a different orderBy; start again without it",
-            ));
+            return Err(ValidationError::new(argument, "was issued for a different orderBy; start again without it"));
         }
         let values = parsed.get("v").and_then(Json::as_array).ok_or_else(invalid)?;
         if values.len() != self.0.len() {
             return Err(invalid());
         }
-        self.0
-            .iter()
-            .zip(values)
-            .map(|(s, v)| s.key.value_of(v).ok_or_else(invalid))
-            .collect()
+        self.0.iter().zip(values).map(|(s, v)| s.key.value_of(v).ok_or_else(invalid)).collect()
     }
 
     /// Rows strictly beyond `cursor` in this order (`reverse`: strictly before it).
@@ -184,11 +168,7 @@ impl Ordering {
                 all = all.add(equals(sort.key.column(), value));
             }
             let sort = self.0[i];
-            all = all.add(strictly_beyond(
-                sort.key.column(),
-                &cursor[i],
-                sort.descending != reverse,
-            ));
+            all = all.add(strictly_beyond(sort.key.column(), &cursor[i], sort.descending != reverse));
             any = any.add(all);
         }
         any
@@ -208,11 +188,7 @@ impl Ordering {
 }
 
 fn equals(column: Column, value: &Value) -> Condition {
-    Condition::all().add(if is_null(value) {
-        Expr::col(column).is_null()
-    } else {
-        Expr::col(column).eq(value.clone())
-    })
+    Condition::all().add(if is_null(value) { Expr::col(column).is_null() } else { Expr::col(column).eq(value.clone()) })
 }
 
 /// NULL is the largest value: beyond it ascending there is nothing; descending, every non-NULL.
@@ -267,16 +243,8 @@ pub async fn page(db: &impl ConnectionTrait, request: &PageRequest, default_size
     let backend = db.get_database_backend();
     let ordering = &request.ordering;
     let filter = request.filter.as_ref().map(|f| f.condition(backend));
-    let after = request
-        .after
-        .as_deref()
-        .map(|c| ordering.decode(c, "after"))
-        .transpose()?;
-    let before = request
-        .before
-        .as_deref()
-        .map(|c| ordering.decode(c, "before"))
-        .transpose()?;
+    let after = request.after.as_deref().map(|c| ordering.decode(c, "after")).transpose()?;
+    let before = request.before.as_deref().map(|c| ordering.decode(c, "before")).transpose()?;
 
     let mut window = Condition::all();
     if let Some(f) = &filter {
@@ -310,16 +278,8 @@ pub async fn page(db: &impl ConnectionTrait, request: &PageRequest, default_size
         }
         (Some(cursor), None) => exists(db, filter.clone(), ordering.beyond(cursor, !backwards)).await?,
     };
-    let (has_next_page, has_previous_page) = if backwards {
-        (other_side, more)
-    } else {
-        (more, other_side)
-    };
-    Ok(Page {
-        rows,
-        has_next_page,
-        has_previous_page,
-    })
+    let (has_next_page, has_previous_page) = if backwards { (other_side, more) } else { (more, other_side) };
+    Ok(Page { rows, has_next_page, has_previous_page })
 }
 
 async fn exists(db: &impl ConnectionTrait, filter: Option<Condition>, side: Condition) -> Result<bool, ServiceError> {
@@ -327,12 +287,7 @@ async fn exists(db: &impl ConnectionTrait, filter: Option<Condition>, side: Cond
     if let Some(f) = filter {
         cond = cond.add(f);
     }
-    let query = Entity::find()
-        .select_only()
-        .column(Column::Seq)
-        .filter(cond)
-        .limit(1)
-        .into_query();
+    let query = Entity::find().select_only().column(Column::Seq).filter(cond).limit(1).into_query();
     let stmt = db.get_database_backend().build(&query);
     Ok(db.query_one_raw(stmt).await?.is_some())
 }

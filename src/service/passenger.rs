@@ -48,10 +48,7 @@ impl PassengerData {
 
     /// An active model inserting these values under `uuid`.
     pub fn into_active_model(self, uuid: Uuid) -> ActiveModel {
-        ActiveModel {
-            uuid: Set(uuid),
-            ..self.into_changes()
-        }
+        ActiveModel { uuid: Set(uuid), ..self.into_changes() }
     }
 
     /// An active model setting all eight data columns and nothing else (for updates).
@@ -76,10 +73,9 @@ fn check_len(field: &str, value: Option<&str>, max: usize) -> Result<(), Validat
         return Err(ValidationError::new(field, "must not contain NUL characters"));
     }
     match value.map(|v| v.chars().count()) {
-        Some(len) if len > max => Err(ValidationError::new(
-            field,
-            format!("must be at most {max} characters, got {len}"),
-        )),
+        Some(len) if len > max => {
+            Err(ValidationError::new(field, format!("must be at most {max} characters, got {len}")))
+        }
         _ => Ok(()),
     }
 }
@@ -154,16 +150,8 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
 ) -> Result<passenger::Model, ServiceError> {
     data.validate()?;
     let txn = db.begin().await?;
-    let row = Entity::insert(data.into_active_model(Uuid::new_v4()))
-        .exec_with_returning(&txn)
-        .await?;
-    finish(
-        db,
-        txn,
-        events,
-        vec![PassengerEvent::new(EventKind::Created, row.clone())],
-    )
-    .await?;
+    let row = Entity::insert(data.into_active_model(Uuid::new_v4())).exec_with_returning(&txn).await?;
+    finish(db, txn, events, vec![PassengerEvent::new(EventKind::Created, row.clone())]).await?;
     Ok(row)
 }
 
@@ -188,26 +176,18 @@ pub async fn create_many<C: ConnectionTrait + TransactionTrait>(
     items: Vec<PassengerData>,
 ) -> Result<Vec<passenger::Model>, ServiceError> {
     for (i, item) in items.iter().enumerate() {
-        item.validate()
-            .map_err(|e| ValidationError::new(format!("inputs[{i}].{}", e.field), e.problem))?;
+        item.validate().map_err(|e| ValidationError::new(format!("inputs[{i}].{}", e.field), e.problem))?;
     }
     let txn = db.begin().await?;
     let mut stored = Vec::with_capacity(items.len());
     let mut items = items.into_iter().peekable();
     while items.peek().is_some() {
-        let batch: Vec<_> = items
-            .by_ref()
-            .take(INSERT_BATCH)
-            .map(|d| d.into_active_model(Uuid::new_v4()))
-            .collect();
+        let batch: Vec<_> = items.by_ref().take(INSERT_BATCH).map(|d| d.into_active_model(Uuid::new_v4())).collect();
         let mut rows = Entity::insert_many(batch).exec_with_returning(&txn).await?;
         rows.sort_by_key(|r| r.seq);
         stored.extend(rows);
     }
-    let staged = stored
-        .iter()
-        .map(|r| PassengerEvent::new(EventKind::Created, r.clone()))
-        .collect();
+    let staged = stored.iter().map(|r| PassengerEvent::new(EventKind::Created, r.clone())).collect();
     finish(db, txn, events, staged).await?;
     Ok(stored)
 }
@@ -245,16 +225,9 @@ async fn update<C: ConnectionTrait + TransactionTrait>(
     changes: ActiveModel,
 ) -> Result<Option<passenger::Model>, ServiceError> {
     let txn = db.begin().await?;
-    let rows = Entity::update_many()
-        .set(changes)
-        .filter(Column::Uuid.eq(id))
-        .exec_with_returning(&txn)
-        .await?;
+    let rows = Entity::update_many().set(changes).filter(Column::Uuid.eq(id)).exec_with_returning(&txn).await?;
     let row = rows.into_iter().next();
-    let staged = row
-        .iter()
-        .map(|r| PassengerEvent::new(EventKind::Updated, r.clone()))
-        .collect();
+    let staged = row.iter().map(|r| PassengerEvent::new(EventKind::Updated, r.clone())).collect();
     finish(db, txn, events, staged).await?;
     Ok(row)
 }
@@ -267,15 +240,9 @@ pub async fn delete<C: ConnectionTrait + TransactionTrait>(
     id: Uuid,
 ) -> Result<bool, ServiceError> {
     let txn = db.begin().await?;
-    let rows = Entity::delete_many()
-        .filter(Column::Uuid.eq(id))
-        .exec_with_returning(&txn)
-        .await?;
+    let rows = Entity::delete_many().filter(Column::Uuid.eq(id)).exec_with_returning(&txn).await?;
     let deleted = !rows.is_empty();
-    let staged = rows
-        .into_iter()
-        .map(|r| PassengerEvent::new(EventKind::Deleted, r))
-        .collect();
+    let staged = rows.into_iter().map(|r| PassengerEvent::new(EventKind::Deleted, r)).collect();
     finish(db, txn, events, staged).await?;
     Ok(deleted)
 }
@@ -286,11 +253,7 @@ pub async fn namesakes(db: &impl ConnectionTrait, name: Option<&str>) -> Result<
         Some(name) => Column::Name.eq(name),
         None => Column::Name.is_null(),
     };
-    Ok(Entity::find()
-        .filter(condition)
-        .order_by_asc(Column::Seq)
-        .all(db)
-        .await?)
+    Ok(Entity::find().filter(condition).order_by_asc(Column::Seq).all(db).await?)
 }
 
 /// Number of rows in the table.
@@ -309,15 +272,9 @@ pub async fn insert_all(
     let mut batch = Vec::with_capacity(INSERT_BATCH);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        batch.extend(
-            rows.by_ref()
-                .take(INSERT_BATCH)
-                .map(|r| r.into_active_model(Uuid::new_v4())),
-        );
+        batch.extend(rows.by_ref().take(INSERT_BATCH).map(|r| r.into_active_model(Uuid::new_v4())));
         let n = batch.len() as u64;
-        Entity::insert_many(std::mem::take(&mut batch))
-            .exec_without_returning(db)
-            .await?;
+        Entity::insert_many(std::mem::take(&mut batch)).exec_without_returning(db).await?;
         written += n;
         progress(n);
     }
@@ -329,10 +286,7 @@ pub async fn find_by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(Entity::find()
-        .filter(Column::Uuid.is_in(ids.iter().copied()))
-        .all(db)
-        .await?)
+    Ok(Entity::find().filter(Column::Uuid.is_in(ids.iter().copied())).all(db).await?)
 }
 
 #[cfg(test)]
@@ -340,10 +294,7 @@ mod tests {
     use super::*;
 
     fn named(name: &str) -> PassengerData {
-        PassengerData {
-            name: Some(name.to_owned()),
-            ..Default::default()
-        }
+        PassengerData { name: Some(name.to_owned()), ..Default::default() }
     }
 
     #[test]
@@ -355,29 +306,17 @@ mod tests {
 
     #[test]
     fn sex_longer_than_six_characters_is_rejected() {
-        let data = PassengerData {
-            sex: Some("unknown".into()),
-            ..Default::default()
-        };
+        let data = PassengerData { sex: Some("unknown".into()), ..Default::default() };
         assert_eq!(data.validate().unwrap_err().field, "sex");
-        let data = PassengerData {
-            sex: Some(String::new()),
-            ..Default::default()
-        };
+        let data = PassengerData { sex: Some(String::new()), ..Default::default() };
         assert!(data.validate().is_ok());
     }
 
     #[test]
     fn non_finite_numbers_are_rejected() {
-        let data = PassengerData {
-            age: Some(f64::NAN),
-            ..Default::default()
-        };
+        let data = PassengerData { age: Some(f64::NAN), ..Default::default() };
         assert_eq!(data.validate().unwrap_err().field, "age");
-        let data = PassengerData {
-            fare: Some(f64::INFINITY),
-            ..Default::default()
-        };
+        let data = PassengerData { fare: Some(f64::INFINITY), ..Default::default() };
         assert_eq!(data.validate().unwrap_err().field, "fare");
     }
 }

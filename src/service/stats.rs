@@ -80,10 +80,7 @@ pub async fn stats(
     query
         .from(Entity)
         .expr_as(Expr::col(Column::Seq).count(), Alias::new("n"))
-        .expr_as(
-            Expr::case(Expr::col(Column::Survived).eq(true), 1).finally(0).sum(),
-            Alias::new("n_survived"),
-        )
+        .expr_as(Expr::case(Expr::col(Column::Survived).eq(true), 1).finally(0).sum(), Alias::new("n_survived"))
         .expr_as(Expr::col(Column::Survived).count(), Alias::new("n_known"));
     for (column, name) in [(Column::Age, "age"), (Column::Fare, "fare")] {
         query
@@ -97,10 +94,11 @@ pub async fn stats(
             continue;
         }
         seen.push(key);
-        query
-            .expr_as(Expr::col(key.column()), Alias::new(key.alias()))
-            .group_by_col(key.column())
-            .order_by_with_nulls(key.column(), Order::Asc, NullOrdering::Last);
+        query.expr_as(Expr::col(key.column()), Alias::new(key.alias())).group_by_col(key.column()).order_by_with_nulls(
+            key.column(),
+            Order::Asc,
+            NullOrdering::Last,
+        );
     }
     if let Some(f) = filter {
         query.cond_where(f.condition(backend));

@@ -20,15 +20,7 @@ fn run(args: &[&str], database_url: &str) -> std::process::Output {
 fn help_documents_every_option_with_its_environment_variable() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
-    for env in [
-        "DATABASE_URL",
-        "BIND",
-        "NO_MIGRATE",
-        "LOG_LEVEL",
-        "LOG_FORMAT",
-        "MAX_PAGE_SIZE",
-        "BODY_LIMIT_BYTES",
-    ] {
+    for env in ["DATABASE_URL", "BIND", "NO_MIGRATE", "LOG_LEVEL", "LOG_FORMAT", "MAX_PAGE_SIZE", "BODY_LIMIT_BYTES"] {
         assert!(help.contains(&format!("[env: {env}")), "--help lacks {env}:\n{help}");
     }
     for command in ["serve", "migrate", "schema", "seed"] {
@@ -90,17 +82,11 @@ fn serve_logs_where_it_listens_and_the_database_without_its_password_and_stops_o
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(700));
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(kill.success());
     let started = Instant::now();
     let out = child.wait_with_output().unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "did not stop promptly on SIGTERM"
-    );
+    assert!(started.elapsed() < Duration::from_secs(5), "did not stop promptly on SIGTERM");
     assert!(out.status.success(), "exit status {:?}", out.status);
     let log = String::from_utf8(out.stderr).unwrap();
     assert!(log.contains("listening on http://127.0.0.1:"), "{log}");

@@ -28,31 +28,18 @@ impl TestDb {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        Self {
-            url,
-            postgres: None,
-            _dir: Some(dir),
-        }
+        Self { url, postgres: None, _dir: Some(dir) }
     }
 
     /// A new PostgreSQL database on the server of `admin_url`.
     pub async fn postgres(admin_url: String) -> Self {
         let name = format!("passenger_api_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(&admin_url)
-            .await
-            .expect("connect to TEST_DATABASE_URL");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create test database");
+        let admin = Database::connect(&admin_url).await.expect("connect to TEST_DATABASE_URL");
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
         admin.close().await.ok();
         let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
         url.set_path(&name);
-        Self {
-            url: url.to_string(),
-            postgres: Some((admin_url, name)),
-            _dir: None,
-        }
+        Self { url: url.to_string(), postgres: Some((admin_url, name)), _dir: None }
     }
 
     /// Whether this is a PostgreSQL database.
@@ -62,9 +49,7 @@ impl TestDb {
 
     /// A connection pool on this database, with the service's settings.
     pub async fn connect(&self) -> DatabaseConnection {
-        passenger_api::db::connect(&Config::with_database_url(&self.url))
-            .await
-            .expect("connect to test database")
+        passenger_api::db::connect(&Config::with_database_url(&self.url)).await.expect("connect to test database")
     }
 
     /// A pool on this database with the migrations applied.
@@ -82,15 +67,10 @@ impl Drop for TestDb {
         };
         // Drop runs inside the test's runtime; do the async cleanup on a thread of its own.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             rt.block_on(async {
                 if let Ok(admin) = Database::connect(&admin_url).await {
-                    let _ = admin
-                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await;
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
                     let _ = admin.close().await;
                 }
             });
@@ -157,30 +137,17 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         let _ = stopped.await;
     }));
     let db = test_db.connect().await;
-    TestApp {
-        address,
-        db,
-        client: reqwest::Client::new(),
-        config,
-        _test_db: test_db,
-        _stop: stop,
-    }
+    TestApp { address, db, client: reqwest::Client::new(), config, _test_db: test_db, _stop: stop }
 }
 
 impl TestApp {
     /// Seeds the legacy CSV through the service's importer.
     pub async fn seed_titanic(&self) {
-        passenger_api::seed::insert(&self.db, titanic_rows(), false)
-            .await
-            .expect("seed");
+        passenger_api::seed::insert(&self.db, titanic_rows(), false).await.expect("seed");
     }
 
     /// `GET path`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.address))
-            .send()
-            .await
-            .expect("request")
+        self.client.get(format!("{}{path}", self.address)).send().await.expect("request")
     }
 }

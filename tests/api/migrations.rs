@@ -17,19 +17,13 @@ async fn schema_fingerprint(db: &DatabaseConnection) -> Vec<String> {
         }
         _ => "SELECT coalesce(sql, name) AS d FROM sqlite_master WHERE tbl_name = 'titanic' ORDER BY 1",
     };
-    let rows = db
-        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap();
+    let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
     rows.iter().map(|r| r.try_get::<String>("", "d").unwrap()).collect()
 }
 
 async fn applied_migrations(db: &DatabaseConnection) -> i64 {
     let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT count(*) AS n FROM seaql_migrations",
-        ))
+        .query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT count(*) AS n FROM seaql_migrations"))
         .await
         .unwrap()
         .unwrap();
@@ -41,10 +35,7 @@ async fn migrations_create_the_table_on_an_empty_database_and_rerunning_changes_
     let test_db = TestDb::new().await;
     let db = test_db.migrated().await;
     let first = schema_fingerprint(&db).await;
-    assert!(
-        first.iter().any(|d| d.contains("titanic_name_seq_idx")),
-        "name index missing: {first:?}"
-    );
+    assert!(first.iter().any(|d| d.contains("titanic_name_seq_idx")), "name index missing: {first:?}");
     assert_eq!(applied_migrations(&db).await, 3);
 
     migration::run(&db).await.expect("second run");
@@ -62,16 +53,9 @@ async fn every_column_but_uuid_accepts_null() {
         .await
         .unwrap();
     let row = passenger::Entity::find_by_id(id).one(&db).await.unwrap().expect("row");
+    assert_eq!((row.name, row.sex, row.age, row.fare, row.survived), (None, None, None, None, None));
     assert_eq!(
-        (row.name, row.sex, row.age, row.fare, row.survived),
-        (None, None, None, None, None)
-    );
-    assert_eq!(
-        (
-            row.passenger_class,
-            row.siblings_or_spouses_aboard,
-            row.parents_or_children_aboard
-        ),
+        (row.passenger_class, row.siblings_or_spouses_aboard, row.parents_or_children_aboard),
         (None, None, None)
     );
 }
@@ -95,10 +79,7 @@ async fn postgres_columns_have_the_legacy_names_types_and_lengths() {
         "fare double precision YES -",
         "seq bigint NO -",
     ] {
-        assert!(
-            fingerprint.iter().any(|d| d == expected),
-            "missing `{expected}` in {fingerprint:?}"
-        );
+        assert!(fingerprint.iter().any(|d| d == expected), "missing `{expected}` in {fingerprint:?}");
     }
 }
 
@@ -121,10 +102,7 @@ pub async fn legacy_rows(db: &DatabaseConnection, order: &str) -> Vec<String> {
     let sql = format!(
         "SELECT (uuid, survived, \"passengerClass\", name, sex, age, \"siblingsOrSpousesAboard\", \"parentsOrChildrenAboard\", fare)::text AS r FROM titanic {order}"
     );
-    let rows = db
-        .query_all_raw(Statement::from_string(DatabaseBackend::Postgres, sql))
-        .await
-        .unwrap();
+    let rows = db.query_all_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await.unwrap();
     rows.iter().map(|r| r.try_get::<String>("", "r").unwrap()).collect()
 }
 
@@ -175,39 +153,18 @@ async fn migrations_adopt_a_legacy_database_without_changing_rows_uuids_or_order
     migration::run(&db).await.expect("adoption");
     migration::run(&db).await.expect("re-run is a no-op");
 
-    assert_eq!(
-        legacy_rows(&db, "ORDER BY seq").await,
-        before,
-        "rows, uuids or order changed"
-    );
-    let first = passenger::Entity::find()
-        .order_by_asc(passenger::Column::Seq)
-        .one(&db)
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(legacy_rows(&db, "ORDER BY seq").await, before, "rows, uuids or order changed");
+    let first = passenger::Entity::find().order_by_asc(passenger::Column::Seq).one(&db).await.unwrap().unwrap();
     assert_eq!(first.name.as_deref(), Some("Mr. Owen Harris Braund"));
     // Heap order is what the legacy `SELECT *` listed; PostgreSQL may have placed a short row
     // into an earlier page's free space while loading, so compare with `before`, not the CSV.
-    let last = passenger::Entity::find()
-        .order_by_desc(passenger::Column::Seq)
-        .one(&db)
-        .await
-        .unwrap()
-        .unwrap();
+    let last = passenger::Entity::find().order_by_desc(passenger::Column::Seq).one(&db).await.unwrap().unwrap();
     assert!(before.last().unwrap().contains(&last.uuid.to_string()));
     assert_eq!(last.seq, 887);
 
     // New rows, from the service or from a legacy-style INSERT, go to the end.
-    db.execute_unprepared("INSERT INTO titanic (name) VALUES ('Legacy-Style Insert')")
-        .await
-        .unwrap();
-    let newest = passenger::Entity::find()
-        .order_by_desc(passenger::Column::Seq)
-        .one(&db)
-        .await
-        .unwrap()
-        .unwrap();
+    db.execute_unprepared("INSERT INTO titanic (name) VALUES ('Legacy-Style Insert')").await.unwrap();
+    let newest = passenger::Entity::find().order_by_desc(passenger::Column::Seq).one(&db).await.unwrap().unwrap();
     assert_eq!((newest.name.as_deref(), newest.seq), (Some("Legacy-Style Insert"), 888));
 }
 

@@ -15,34 +15,18 @@ async fn seeding_titanic_csv_stores_all_887_rows_with_exact_values_in_csv_order(
     let outcome = seed::insert(&db, titanic_rows(), false).await.unwrap();
     assert_eq!(outcome, SeedOutcome::Inserted(887));
 
-    let rows = passenger::Entity::find()
-        .order_by_asc(passenger::Column::Seq)
-        .all(&db)
-        .await
-        .unwrap();
+    let rows = passenger::Entity::find().order_by_asc(passenger::Column::Seq).all(&db).await.unwrap();
     assert_eq!(rows.len(), 887);
     let first = &rows[0];
     assert_eq!(first.name.as_deref(), Some("Mr. Owen Harris Braund"));
     assert_eq!(
-        (
-            first.survived,
-            first.passenger_class,
-            first.sex.as_deref(),
-            first.age,
-            first.fare
-        ),
+        (first.survived, first.passenger_class, first.sex.as_deref(), first.age, first.fare),
         (Some(false), Some(3), Some("male"), Some(22.0), Some(7.25))
     );
-    assert_eq!(
-        (first.siblings_or_spouses_aboard, first.parents_or_children_aboard),
-        (Some(1), Some(0))
-    );
+    assert_eq!((first.siblings_or_spouses_aboard, first.parents_or_children_aboard), (Some(1), Some(0)));
     let last = &rows[886];
     assert_eq!(last.name.as_deref(), Some("Mr. Patrick Dooley"));
-    assert_eq!(
-        (last.age, last.fare, last.passenger_class),
-        (Some(32.0), Some(7.75), Some(3))
-    );
+    assert_eq!((last.age, last.fare, last.passenger_class), (Some(32.0), Some(7.75), Some(3)));
 
     let odwyer = passenger::Entity::find()
         .filter(passenger::Column::Name.eq("Miss. Ellen O'Dwyer"))
@@ -50,19 +34,12 @@ async fn seeding_titanic_csv_stores_all_887_rows_with_exact_values_in_csv_order(
         .await
         .unwrap()
         .expect("apostrophe name stored");
-    assert_eq!(
-        (odwyer.age, odwyer.fare, odwyer.survived),
-        (Some(24.0), Some(7.8792), Some(true))
-    );
+    assert_eq!((odwyer.age, odwyer.fare, odwyer.survived), (Some(24.0), Some(7.8792), Some(true)));
     for age in [0.83, 28.5] {
         assert!(rows.iter().any(|r| r.age == Some(age)), "fractional age {age} missing");
     }
     let names: Vec<_> = titanic_rows().into_iter().map(|r| r.name).collect();
-    assert_eq!(
-        rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
-        names,
-        "CSV order lost"
-    );
+    assert_eq!(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>(), names, "CSV order lost");
 }
 
 async fn assert_rejected(db: &sea_orm::DatabaseConnection, bad_row: &str, expected: &str) {
@@ -80,12 +57,7 @@ async fn a_csv_with_a_bad_row_is_rejected_with_its_line_number_and_the_table_is_
     let db = test_db.migrated().await;
     seed::insert(&db, titanic_rows(), false).await.unwrap();
 
-    assert_rejected(
-        &db,
-        "0,3,Text Age,male,abc,0,0,7.25",
-        "line 3: Age: expected a number, got \"abc\"",
-    )
-    .await;
+    assert_rejected(&db, "0,3,Text Age,male,abc,0,0,7.25", "line 3: Age: expected a number, got \"abc\"").await;
     let long = "x".repeat(151);
     assert_rejected(
         &db,
@@ -93,12 +65,7 @@ async fn a_csv_with_a_bad_row_is_rejected_with_its_line_number_and_the_table_is_
         "line 3: Name: must be at most 150 characters, got 151",
     )
     .await;
-    assert_rejected(
-        &db,
-        "0,3,Long Sex,unknown,22,0,0,7.25",
-        "line 3: Sex: must be at most 6 characters, got 7",
-    )
-    .await;
+    assert_rejected(&db, "0,3,Long Sex,unknown,22,0,0,7.25", "line 3: Sex: must be at most 6 characters, got 7").await;
     assert_rejected(&db, "0,3,Short Row,male,22,0,0", "line 3: expected 8 columns, found 7").await;
 }
 
@@ -106,14 +73,8 @@ async fn a_csv_with_a_bad_row_is_rejected_with_its_line_number_and_the_table_is_
 async fn if_empty_skips_a_table_that_already_has_rows() {
     let test_db = TestDb::new().await;
     let db = test_db.migrated().await;
-    assert_eq!(
-        seed::insert(&db, titanic_rows(), true).await.unwrap(),
-        SeedOutcome::Inserted(887)
-    );
-    assert_eq!(
-        seed::insert(&db, titanic_rows(), true).await.unwrap(),
-        SeedOutcome::SkippedNonEmpty(887)
-    );
+    assert_eq!(seed::insert(&db, titanic_rows(), true).await.unwrap(), SeedOutcome::Inserted(887));
+    assert_eq!(seed::insert(&db, titanic_rows(), true).await.unwrap(), SeedOutcome::SkippedNonEmpty(887));
     assert_eq!(passenger::Entity::find().count(&db).await.unwrap(), 887);
 }
 
@@ -121,9 +82,7 @@ async fn if_empty_skips_a_table_that_already_has_rows() {
 async fn synthetic_seeding_inserts_the_requested_number_of_rows() {
     let test_db = TestDb::new().await;
     let db = test_db.migrated().await;
-    let outcome = seed::insert(&db, seed::synthetic(2500, 1).collect(), false)
-        .await
-        .unwrap();
+    let outcome = seed::insert(&db, seed::synthetic(2500, 1).collect(), false).await.unwrap();
     assert_eq!(outcome, SeedOutcome::Inserted(2500));
     assert_eq!(passenger::Entity::find().count(&db).await.unwrap(), 2500);
 }

@@ -29,23 +29,15 @@ impl Subscription {
     pub async fn open(address: &str, protocol: &str, query: &str, variables: Value) -> Self {
         let url = format!("{}/graphql", address.replace("http://", "ws://"));
         let mut request = url.into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
-        let (socket, response) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("WebSocket upgrade");
+        request.headers_mut().insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
+        let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("WebSocket upgrade");
         assert_eq!(response.headers()["sec-websocket-protocol"], protocol);
-        let mut sub = Self {
-            socket,
-            modern: protocol == "graphql-transport-ws",
-        };
+        let mut sub = Self { socket, modern: protocol == "graphql-transport-ws" };
         sub.send(json!({ "type": "connection_init", "payload": {} })).await;
         let ack = sub.next_message().await;
         assert_eq!(ack["type"], "connection_ack", "{ack}");
         let kind = if sub.modern { "subscribe" } else { "start" };
-        sub.send(json!({ "id": "1", "type": kind, "payload": { "query": query, "variables": variables } }))
-            .await;
+        sub.send(json!({ "id": "1", "type": kind, "payload": { "query": query, "variables": variables } })).await;
         // Let the server register the subscriber before the test writes.
         tokio::time::sleep(Duration::from_millis(150)).await;
         sub
@@ -159,10 +151,7 @@ async fn every_write_from_graphql_or_rest_reaches_a_subscriber_once() {
     assert_eq!(sub.next_event().await["id"], post[0]["uuid"]);
 
     crate::rest::call(&app, "DELETE", &format!("/deletepassenger/{id}"), None, None).await;
-    assert_eq!(
-        sub.next_event().await,
-        json!({ "kind": "DELETED", "id": id, "passenger": null })
-    );
+    assert_eq!(sub.next_event().await, json!({ "kind": "DELETED", "id": id, "passenger": null }));
     // A delete of an unknown row changes nothing and announces nothing.
     crate::rest::call(&app, "DELETE", &format!("/deletepassenger/{id}"), None, None).await;
     sub.assert_quiet(Duration::from_millis(400)).await;
@@ -175,10 +164,7 @@ async fn the_older_graphql_ws_protocol_is_spoken_too() {
     let mut sub = Subscription::open(&app.address, "graphql-ws", EVENTS, json!({})).await;
     crate::rest::post_json(&app, &body_with(json!({ "name": "Old Protocol" }))).await;
     let event = sub.next_event().await;
-    assert_eq!(
-        (event["kind"].as_str(), event["passenger"]["name"].as_str()),
-        (Some("CREATED"), Some("Old Protocol"))
-    );
+    assert_eq!((event["kind"].as_str(), event["passenger"]["name"].as_str()), (Some("CREATED"), Some("Old Protocol")));
 }
 
 #[tokio::test]
@@ -187,11 +173,7 @@ async fn a_subscription_filter_only_lets_matching_changes_through() {
     ready(&app).await;
     let filter = json!({ "f": { "sex": { "eq": "female" }, "name": { "startsWith": "Keep" } } });
     let mut sub = Subscription::open(&app.address, "graphql-transport-ws", EVENTS, filter).await;
-    for (name, sex) in [
-        ("Keep-Male", "male"),
-        ("Drop-Female", "female"),
-        ("Keep-Female", "female"),
-    ] {
+    for (name, sex) in [("Keep-Male", "male"), ("Drop-Female", "female"), ("Keep-Female", "female")] {
         crate::rest::post_json(&app, &body_with(json!({ "name": name, "sex": sex }))).await;
     }
     assert_eq!(sub.next_event().await["passenger"]["name"], "Keep-Female");
@@ -205,10 +187,7 @@ async fn the_number_of_open_subscriptions_is_capped() {
     let mut second = Subscription::open(&app.address, "graphql-transport-ws", EVENTS, json!({})).await;
     let message = second.next_raw().await;
     assert_eq!(message["type"], "next", "{message}");
-    assert_eq!(
-        message["payload"]["errors"][0]["extensions"]["code"], "TOO_MANY_SUBSCRIPTIONS",
-        "{message}"
-    );
+    assert_eq!(message["payload"]["errors"][0]["extensions"]["code"], "TOO_MANY_SUBSCRIPTIONS", "{message}");
 }
 
 #[tokio::test]
@@ -221,11 +200,7 @@ async fn a_subscriber_that_falls_behind_is_told_and_disconnected_without_stallin
     let schema = passenger_api::graphql::build_schema(db.clone(), events.clone(), &config);
     let mut stream = schema.execute_stream(async_graphql::Request::new(EVENTS));
     // First poll registers the subscriber; nothing has happened yet.
-    assert!(
-        tokio::time::timeout(Duration::from_millis(100), stream.next())
-            .await
-            .is_err()
-    );
+    assert!(tokio::time::timeout(Duration::from_millis(100), stream.next()).await.is_err());
     for i in 0..10 {
         // Delivered locally, as a replica's listener does, without waiting for anyone.
         let row = entity::passenger::Model {
@@ -249,11 +224,7 @@ async fn a_subscriber_that_falls_behind_is_told_and_disconnected_without_stallin
     assert_eq!(first.errors.len(), 1, "{first:?}");
     let code = first.errors[0].extensions.as_ref().and_then(|x| x.get("code")).cloned();
     assert_eq!(code, Some(async_graphql::Value::from("SUBSCRIBER_LAGGED")));
-    assert!(
-        first.errors[0].message.contains("fell 6 events behind"),
-        "{}",
-        first.errors[0].message
-    );
+    assert!(first.errors[0].message.contains("fell 6 events behind"), "{}", first.errors[0].message);
     assert!(stream.next().await.is_none(), "the subscription ends");
 }
 
@@ -278,12 +249,8 @@ async fn writes_through_one_replica_reach_subscribers_on_another_exactly_once() 
     let mut on_b = Subscription::open(&b, "graphql-transport-ws", EVENTS, json!({})).await;
     let mut on_a = Subscription::open(&a, "graphql-ws", EVENTS, json!({})).await;
 
-    let created = graphql(
-        &a,
-        r#"mutation { createPassenger(input: { name: "Across", sex: "male" }) { id } }"#,
-        json!({}),
-    )
-    .await;
+    let created =
+        graphql(&a, r#"mutation { createPassenger(input: { name: "Across", sex: "male" }) { id } }"#, json!({})).await;
     let id = created["data"]["createPassenger"]["id"].as_str().unwrap().to_owned();
     let client = reqwest::Client::new();
     let put = client
@@ -327,14 +294,8 @@ async fn writes_through_one_replica_reach_subscribers_on_another_exactly_once() 
             json!({ "kind": "UPDATED", "id": id, "passenger": { "name": "Across-2", "sex": "female" } })
         );
         let rest = sub.next_event().await;
-        assert_eq!(
-            (rest["kind"].as_str(), &rest["id"]),
-            (Some("CREATED"), &posted[0]["uuid"])
-        );
-        assert_eq!(
-            sub.next_event().await,
-            json!({ "kind": "DELETED", "id": id, "passenger": null })
-        );
+        assert_eq!((rest["kind"].as_str(), &rest["id"]), (Some("CREATED"), &posted[0]["uuid"]));
+        assert_eq!(sub.next_event().await, json!({ "kind": "DELETED", "id": id, "passenger": null }));
         sub.assert_quiet(Duration::from_millis(400)).await;
     }
 }
@@ -359,11 +320,6 @@ async fn the_listener_reconnects_after_its_connection_is_killed() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     wait_for_listeners(&db, 1).await;
 
-    graphql(
-        &address,
-        r#"mutation { createPassenger(input: { name: "After Kill" }) { id } }"#,
-        json!({}),
-    )
-    .await;
+    graphql(&address, r#"mutation { createPassenger(input: { name: "After Kill" }) { id } }"#, json!({})).await;
     assert_eq!(sub.next_event().await["passenger"]["name"], "After Kill");
 }

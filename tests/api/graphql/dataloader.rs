@@ -23,11 +23,8 @@ async fn a_query_with_100_aliased_passenger_lookups_issues_exactly_one_select() 
             seen.fetch_add(1, Ordering::SeqCst);
         }
     });
-    let schema = build_schema(
-        counted,
-        passenger_api::service::events::Events::new(8),
-        &Config::with_database_url(&test_db.url),
-    );
+    let schema =
+        build_schema(counted, passenger_api::service::events::Events::new(8), &Config::with_database_url(&test_db.url));
 
     let fields: String = ids
         .iter()

@@ -6,6 +6,7 @@ mod filters;
 mod limits;
 mod mutations;
 mod pagination;
+mod persisted;
 mod queries;
 mod stats;
 mod transport;
@@ -48,9 +49,7 @@ impl Gql {
     /// A schema over the 887 seeded legacy rows.
     pub async fn seeded() -> Self {
         let gql = Self::new().await;
-        passenger_api::seed::insert(&gql.db, titanic_rows(), false)
-            .await
-            .unwrap();
+        passenger_api::seed::insert(&gql.db, titanic_rows(), false).await.unwrap();
         gql
     }
 
@@ -70,9 +69,7 @@ impl Gql {
     /// Runs `query`, expects exactly one error, and returns it.
     pub async fn error(&self, query: &str, variables: Value) -> Value {
         let response = self.run(query, variables).await;
-        let errors = response["errors"]
-            .as_array()
-            .unwrap_or_else(|| panic!("expected an error: {response:#}"));
+        let errors = response["errors"].as_array().unwrap_or_else(|| panic!("expected an error: {response:#}"));
         assert_eq!(errors.len(), 1, "{response:#}");
         errors[0].clone()
     }

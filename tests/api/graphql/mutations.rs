@@ -18,10 +18,7 @@ async fn create_passenger_stores_and_returns_the_row_with_a_new_id() {
     expected["id"] = created["id"].clone();
     assert_eq!(created, expected);
     let fetched = gql
-        .data(
-            &format!("query($id: UUID!) {{ passenger(id: $id) {{ {FIELDS} }} }}"),
-            json!({ "id": created["id"] }),
-        )
+        .data(&format!("query($id: UUID!) {{ passenger(id: $id) {{ {FIELDS} }} }}"), json!({ "id": created["id"] }))
         .await;
     assert_eq!(fetched["passenger"], created);
 }
@@ -30,26 +27,16 @@ async fn create_passenger_stores_and_returns_the_row_with_a_new_id() {
 async fn create_passenger_with_omitted_fields_stores_nulls() {
     let gql = Gql::new().await;
     let data = gql
-        .data(
-            r#"mutation { createPassenger(input: { name: "Only Name" }) { name age survived fare } }"#,
-            json!({}),
-        )
+        .data(r#"mutation { createPassenger(input: { name: "Only Name" }) { name age survived fare } }"#, json!({}))
         .await;
-    assert_eq!(
-        data["createPassenger"],
-        json!({ "name": "Only Name", "age": null, "survived": null, "fare": null })
-    );
+    assert_eq!(data["createPassenger"], json!({ "name": "Only Name", "age": null, "survived": null, "fare": null }));
 }
 
 #[tokio::test]
 async fn invalid_inputs_are_bad_user_input_errors_naming_the_field_and_write_nothing() {
     let gql = Gql::new().await;
     let cases = [
-        (
-            "name",
-            json!("x".repeat(151)),
-            "name: must be at most 150 characters, got 151",
-        ),
+        ("name", json!("x".repeat(151)), "name: must be at most 150 characters, got 151"),
         ("sex", json!("unknown"), "sex: must be at most 6 characters, got 7"),
     ];
     for (field, value, message) in cases {
@@ -92,15 +79,9 @@ async fn create_passengers_is_all_or_nothing() {
             json!({ "i": [input("A"), input("B"), input("C")] }),
         )
         .await;
-    assert_eq!(
-        data["createPassengers"],
-        json!([{ "name": "A" }, { "name": "B" }, { "name": "C" }])
-    );
+    assert_eq!(data["createPassengers"], json!([{ "name": "A" }, { "name": "B" }, { "name": "C" }]));
     let list = gql.data("{ passengers { nodes { name } } }", json!({})).await;
-    assert_eq!(
-        list["passengers"]["nodes"],
-        json!([{ "name": "A" }, { "name": "B" }, { "name": "C" }])
-    );
+    assert_eq!(list["passengers"]["nodes"], json!([{ "name": "A" }, { "name": "B" }, { "name": "C" }]));
 }
 
 #[tokio::test]
@@ -133,31 +114,13 @@ async fn patch_passenger_changes_only_given_fields_and_explicit_null_clears() {
     let created = create(&gql, "Patch Me").await;
     let patch =
         "mutation($id: UUID!, $p: PassengerPatch!) { patchPassenger(id: $id, patch: $p) { name age fare sex } }";
-    let data = gql
-        .data(
-            patch,
-            json!({ "id": created["id"], "p": { "age": 40.5, "fare": null } }),
-        )
-        .await;
-    assert_eq!(
-        data["patchPassenger"],
-        json!({ "name": "Patch Me", "age": 40.5, "fare": null, "sex": "male" })
-    );
+    let data = gql.data(patch, json!({ "id": created["id"], "p": { "age": 40.5, "fare": null } })).await;
+    assert_eq!(data["patchPassenger"], json!({ "name": "Patch Me", "age": 40.5, "fare": null, "sex": "male" }));
     let data = gql.data(patch, json!({ "id": created["id"], "p": {} })).await;
-    assert_eq!(
-        data["patchPassenger"],
-        json!({ "name": "Patch Me", "age": 40.5, "fare": null, "sex": "male" })
-    );
-    let error = gql
-        .error(patch, json!({ "id": created["id"], "p": { "name": "y".repeat(151) } }))
-        .await;
+    assert_eq!(data["patchPassenger"], json!({ "name": "Patch Me", "age": 40.5, "fare": null, "sex": "male" }));
+    let error = gql.error(patch, json!({ "id": created["id"], "p": { "name": "y".repeat(151) } })).await;
     assert_eq!(error["extensions"]["field"], "name");
-    let data = gql
-        .data(
-            patch,
-            json!({ "id": "00000000-0000-0000-0000-000000000000", "p": { "age": 1 } }),
-        )
-        .await;
+    let data = gql.data(patch, json!({ "id": "00000000-0000-0000-0000-000000000000", "p": { "age": 1 } })).await;
     assert_eq!(data["patchPassenger"], Value::Null);
 }
 
@@ -166,13 +129,7 @@ async fn delete_passenger_says_whether_a_row_was_deleted() {
     let gql = Gql::new().await;
     let created = create(&gql, "Delete Me").await;
     let delete = "mutation($id: UUID!) { deletePassenger(id: $id) }";
-    assert_eq!(
-        gql.data(delete, json!({ "id": created["id"] })).await,
-        json!({ "deletePassenger": true })
-    );
-    assert_eq!(
-        gql.data(delete, json!({ "id": created["id"] })).await,
-        json!({ "deletePassenger": false })
-    );
+    assert_eq!(gql.data(delete, json!({ "id": created["id"] })).await, json!({ "deletePassenger": true }));
+    assert_eq!(gql.data(delete, json!({ "id": created["id"] })).await, json!({ "deletePassenger": false }));
     assert_eq!(gql.count().await, 0);
 }

@@ -17,36 +17,21 @@ async fn page(gql: &Gql, vars: Value) -> Value {
 }
 
 fn names(page: &Value) -> Vec<String> {
-    page["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["name"].as_str().unwrap_or("").to_owned())
-        .collect()
+    page["edges"].as_array().unwrap().iter().map(|e| e["node"]["name"].as_str().unwrap_or("").to_owned()).collect()
 }
 
 #[tokio::test]
 async fn the_default_page_is_the_first_50_in_csv_order() {
     let gql = Gql::seeded().await;
     let data = gql
-        .data(
-            "{ passengers { totalCount nodes { name } pageInfo { hasNextPage hasPreviousPage } } }",
-            json!({}),
-        )
+        .data("{ passengers { totalCount nodes { name } pageInfo { hasNextPage hasPreviousPage } } }", json!({}))
         .await;
     let nodes = data["passengers"]["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 50);
-    let csv: Vec<_> = titanic_rows()
-        .into_iter()
-        .take(50)
-        .map(|r| json!({ "name": r.name }))
-        .collect();
+    let csv: Vec<_> = titanic_rows().into_iter().take(50).map(|r| json!({ "name": r.name })).collect();
     assert_eq!(nodes, &csv);
     assert_eq!(data["passengers"]["totalCount"], 887);
-    assert_eq!(
-        data["passengers"]["pageInfo"],
-        json!({ "hasNextPage": true, "hasPreviousPage": false })
-    );
+    assert_eq!(data["passengers"]["pageInfo"], json!({ "hasNextPage": true, "hasPreviousPage": false }));
 }
 
 #[tokio::test]
@@ -118,29 +103,17 @@ async fn ordering_with_ties_and_nulls_is_total_and_pages_match_one_big_page() {
         let mut i = input(name);
         i["age"] = Value::Null;
         i["passengerClass"] = json!(1);
-        gql.data(
-            "mutation($i: PassengerInput!) { createPassenger(input: $i) { id } }",
-            json!({ "i": i }),
-        )
-        .await;
+        gql.data("mutation($i: PassengerInput!) { createPassenger(input: $i) { id } }", json!({ "i": i })).await;
     }
     let order = json!([{ "field": "PASSENGER_CLASS", "direction": "ASC" }, { "field": "AGE", "direction": "DESC" }]);
     let all = page(&gql, json!({ "first": 1000, "orderBy": order })).await;
-    let all_nodes: Vec<Value> = all["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"].clone())
-        .collect();
+    let all_nodes: Vec<Value> = all["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect();
     assert_eq!(all_nodes.len(), 889);
 
     // Sorted by class ascending, then age descending with nulls first, then id.
     for pair in all_nodes.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
-        let (ca, cb) = (
-            a["passengerClass"].as_i64().unwrap(),
-            b["passengerClass"].as_i64().unwrap(),
-        );
+        let (ca, cb) = (a["passengerClass"].as_i64().unwrap(), b["passengerClass"].as_i64().unwrap());
         assert!(ca <= cb, "class order broken: {a} then {b}");
         if ca == cb {
             match (a["age"].as_f64(), b["age"].as_f64()) {
@@ -180,16 +153,9 @@ async fn page_sizes_over_the_cap_or_negative_are_bad_user_input() {
     assert_eq!(error["message"], "first: must be at most 100, got 101");
     let error = gql.error("{ passengers(last: -1) { totalCount } }", json!({})).await;
     assert_eq!(code(&error), "BAD_USER_INPUT");
-    let error = gql
-        .error("{ passengers(first: 1, last: 1) { totalCount } }", json!({}))
-        .await;
+    let error = gql.error("{ passengers(first: 1, last: 1) { totalCount } }", json!({})).await;
     assert_eq!(code(&error), "BAD_USER_INPUT");
-    assert!(
-        gql.run("{ passengers(first: 100) { totalCount } }", json!({}))
-            .await
-            .get("errors")
-            .is_none()
-    );
+    assert!(gql.run("{ passengers(first: 100) { totalCount } }", json!({})).await.get("errors").is_none());
 }
 
 #[tokio::test]
@@ -197,12 +163,7 @@ async fn a_foreign_or_garbled_cursor_is_bad_user_input() {
     let gql = Gql::seeded().await;
     let p = page(&gql, json!({ "first": 1 })).await;
     let cursor = p["pageInfo"]["endCursor"].clone();
-    let error = gql
-        .error(
-            PAGE,
-            json!({ "first": 1, "after": cursor, "orderBy": [{ "field": "NAME" }] }),
-        )
-        .await;
+    let error = gql.error(PAGE, json!({ "first": 1, "after": cursor, "orderBy": [{ "field": "NAME" }] })).await;
     assert_eq!(code(&error), "BAD_USER_INPUT");
     assert!(error["message"].as_str().unwrap().starts_with("after:"), "{error}");
     let error = gql.error(PAGE, json!({ "first": 1, "after": "garbage!" })).await;

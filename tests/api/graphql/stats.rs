@@ -48,10 +48,7 @@ async fn overall_stats_match_the_csv() {
     let data = gql.data(STATS, json!({})).await;
     let groups = data["passengerStats"].as_array().unwrap();
     assert_eq!(groups.len(), 1);
-    assert_eq!(
-        (groups[0]["passengerClass"].clone(), groups[0]["sex"].clone()),
-        (Value::Null, Value::Null)
-    );
+    assert_eq!((groups[0]["passengerClass"].clone(), groups[0]["sex"].clone()), (Value::Null, Value::Null));
     let rows = titanic_rows();
     check_group(&groups[0], &rows.iter().collect::<Vec<_>>());
 }
@@ -64,17 +61,11 @@ async fn stats_grouped_by_class_and_sex_match_the_csv_in_key_order() {
     let rows = titanic_rows();
     let mut expected: BTreeMap<(i32, String), Vec<&PassengerData>> = BTreeMap::new();
     for r in &rows {
-        expected
-            .entry((r.passenger_class.unwrap(), r.sex.clone().unwrap()))
-            .or_default()
-            .push(r);
+        expected.entry((r.passenger_class.unwrap(), r.sex.clone().unwrap())).or_default().push(r);
     }
     assert_eq!(groups.len(), expected.len());
     for (got, ((class, sex), members)) in groups.iter().zip(&expected) {
-        assert_eq!(
-            (&got["passengerClass"], got["sex"].as_str()),
-            (&json!(class), Some(sex.as_str()))
-        );
+        assert_eq!((&got["passengerClass"], got["sex"].as_str()), (&json!(class), Some(sex.as_str())));
         assert_eq!(got["survived"], Value::Null);
         check_group(got, members);
     }
@@ -83,17 +74,13 @@ async fn stats_grouped_by_class_and_sex_match_the_csv_in_key_order() {
 #[tokio::test]
 async fn stats_respect_the_filter_and_group_by_survival() {
     let gql = Gql::seeded().await;
-    let data = gql
-        .data(STATS, json!({ "f": { "sex": { "eq": "female" } }, "g": ["SURVIVED"] }))
-        .await;
+    let data = gql.data(STATS, json!({ "f": { "sex": { "eq": "female" } }, "g": ["SURVIVED"] })).await;
     let groups = data["passengerStats"].as_array().unwrap();
     let rows = titanic_rows();
     for (got, outcome) in groups.iter().zip([false, true]) {
         assert_eq!(got["survived"], outcome);
-        let members: Vec<_> = rows
-            .iter()
-            .filter(|r| r.sex.as_deref() == Some("female") && r.survived == Some(outcome))
-            .collect();
+        let members: Vec<_> =
+            rows.iter().filter(|r| r.sex.as_deref() == Some("female") && r.survived == Some(outcome)).collect();
         assert_eq!(got["count"], members.len());
         assert_eq!(got["survivedCount"], if outcome { members.len() } else { 0 });
     }

@@ -13,11 +13,7 @@ async fn post(
     accept: Option<&str>,
     body: impl Into<reqwest::Body>,
 ) -> reqwest::Response {
-    let mut request = app
-        .client
-        .post(format!("{}/graphql", app.address))
-        .header(CONTENT_TYPE, content_type)
-        .body(body);
+    let mut request = app.client.post(format!("{}/graphql", app.address)).header(CONTENT_TYPE, content_type).body(body);
     if let Some(accept) = accept {
         request = request.header(ACCEPT, accept);
     }
@@ -31,41 +27,20 @@ fn content_type(response: &reqwest::Response) -> String {
 #[tokio::test]
 async fn post_with_json_executes_and_answers_application_json_by_default() {
     let app = spawn_app().await;
-    let response = post(
-        &app,
-        "application/json",
-        None,
-        r#"{"query":"{ passengers { totalCount } }"}"#,
-    )
-    .await;
+    let response = post(&app, "application/json", None, r#"{"query":"{ passengers { totalCount } }"}"#).await;
     assert_eq!(response.status(), 200);
     assert_eq!(content_type(&response), "application/json; charset=utf-8");
-    assert_eq!(
-        response.json::<Value>().await.unwrap(),
-        json!({ "data": { "passengers": { "totalCount": 0 } } })
-    );
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({ "data": { "passengers": { "totalCount": 0 } } }));
 }
 
 #[tokio::test]
 async fn post_answers_graphql_response_json_when_accepted() {
     let app = spawn_app().await;
     let accept = "application/graphql-response+json, application/json;q=0.9";
-    let response = post(
-        &app,
-        "application/json; charset=utf-8",
-        Some(accept),
-        r#"{"query":"{ __typename }"}"#,
-    )
-    .await;
+    let response = post(&app, "application/json; charset=utf-8", Some(accept), r#"{"query":"{ __typename }"}"#).await;
     assert_eq!(response.status(), 200);
-    assert_eq!(
-        content_type(&response),
-        "application/graphql-response+json; charset=utf-8"
-    );
-    assert_eq!(
-        response.json::<Value>().await.unwrap(),
-        json!({ "data": { "__typename": "Query" } })
-    );
+    assert_eq!(content_type(&response), "application/graphql-response+json; charset=utf-8");
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({ "data": { "__typename": "Query" } }));
 }
 
 #[tokio::test]
@@ -88,12 +63,9 @@ async fn documents_that_fail_to_parse_or_validate_are_400_with_graphql_response_
 #[tokio::test]
 async fn malformed_requests_are_400_whatever_the_accept_header() {
     let app = spawn_app().await;
-    for body in [
-        "{not json",
-        r#"{"variables":{}}"#,
-        r#"{"query": 42}"#,
-        r#"{"query":"{ __typename }","variables":[1]}"#,
-    ] {
+    for body in
+        ["{not json", r#"{"variables":{}}"#, r#"{"query": 42}"#, r#"{"query":"{ __typename }","variables":[1]}"#]
+    {
         for accept in [None, Some(GRAPHQL_RESPONSE)] {
             let response = post(&app, "application/json", accept, body).await;
             assert_eq!(response.status(), 400, "{body} with {accept:?}");
@@ -107,21 +79,11 @@ async fn malformed_requests_are_400_whatever_the_accept_header() {
 async fn simple_content_types_are_refused_so_cross_site_forms_cannot_write() {
     let app = spawn_app().await;
     let mutation = r#"{"query":"mutation { createPassenger(input: {name: \"csrf\"}) { id } }"}"#;
-    for content_type in [
-        "text/plain",
-        "application/x-www-form-urlencoded",
-        "multipart/form-data; boundary=x",
-    ] {
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
         let response = post(&app, content_type, None, mutation).await;
         assert_eq!(response.status(), 415, "{content_type}");
     }
-    let response = app
-        .client
-        .post(format!("{}/graphql", app.address))
-        .body(mutation)
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.post(format!("{}/graphql", app.address)).body(mutation).send().await.unwrap();
     assert_eq!(response.status(), 415, "no content type");
     assert_eq!(passenger_api::service::passenger::count(&app.db).await.unwrap(), 0);
 }
@@ -141,10 +103,7 @@ async fn get_runs_queries_from_the_url() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.json::<Value>().await.unwrap(),
-        json!({ "data": { "passengers": { "totalCount": 0 } } })
-    );
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({ "data": { "passengers": { "totalCount": 0 } } }));
 }
 
 #[tokio::test]
@@ -153,10 +112,7 @@ async fn mutations_over_get_are_405_and_write_nothing() {
     let response = app
         .client
         .get(format!("{}/graphql", app.address))
-        .query(&[(
-            "query",
-            r#"mutation { createPassenger(input: {name: "via GET"}) { id } }"#,
-        )])
+        .query(&[("query", r#"mutation { createPassenger(input: {name: "via GET"}) { id } }"#)])
         .send()
         .await
         .unwrap();
@@ -181,36 +137,22 @@ async fn get_without_a_query_serves_the_playground_to_browsers_and_400_to_others
     assert!(content_type(&page).starts_with("text/html"));
     let html = page.text().await.unwrap();
     assert!(html.contains("graphiql") || html.contains("GraphiQL"), "{html}");
-    let api = app
-        .client
-        .get(format!("{}/graphql", app.address))
-        .header(ACCEPT, "application/json")
-        .send()
-        .await
-        .unwrap();
+    let api =
+        app.client.get(format!("{}/graphql", app.address)).header(ACCEPT, "application/json").send().await.unwrap();
     assert_eq!(api.status(), 400);
 }
 
 #[tokio::test]
 async fn an_unacceptable_accept_header_is_406() {
     let app = spawn_app().await;
-    let response = post(
-        &app,
-        "application/json",
-        Some("application/xml"),
-        r#"{"query":"{ __typename }"}"#,
-    )
-    .await;
+    let response = post(&app, "application/json", Some("application/xml"), r#"{"query":"{ __typename }"}"#).await;
     assert_eq!(response.status(), 406);
 }
 
 #[tokio::test]
 async fn bodies_over_the_limit_are_413() {
     let app = spawn_app_with(|c| c.body_limit_bytes = 1024).await;
-    let big = format!(
-        r#"{{"query":"{{ __typename }}","variables":{{"pad":"{}"}}}}"#,
-        "x".repeat(2000)
-    );
+    let big = format!(r#"{{"query":"{{ __typename }}","variables":{{"pad":"{}"}}}}"#, "x".repeat(2000));
     let response = post(&app, "application/json", None, big).await;
     assert_eq!(response.status(), 413);
 }
@@ -237,9 +179,7 @@ async fn batches_run_every_operation_up_to_the_limit() {
 #[tokio::test]
 async fn a_request_over_the_time_limit_is_cancelled_with_503_and_the_server_stays_responsive() {
     let app = spawn_app_with(|c| c.request_timeout_ms = 1).await;
-    passenger_api::seed::insert(&app.db, passenger_api::seed::synthetic(20_000, 3).collect(), false)
-        .await
-        .unwrap();
+    passenger_api::seed::insert(&app.db, passenger_api::seed::synthetic(20_000, 3).collect(), false).await.unwrap();
     let slow = r#"{"query":"{ a: passengerStats(groupBy: [SEX, PASSENGER_CLASS, SURVIVED]) { count } b: passengers(filter: {name: {containsInsensitive: \"zzz\"}}) { totalCount } }"}"#;
     let response = post(&app, "application/json", None, slow).await;
     assert_eq!(response.status(), 503);

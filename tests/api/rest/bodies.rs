@@ -6,14 +6,7 @@ use super::*;
 async fn bodies_without_a_json_content_type_are_415_and_write_nothing() {
     let app = spawn_app().await;
     for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
-        let answer = call(
-            &app,
-            "POST",
-            "/postpassenger",
-            content_type,
-            Some(README_BODY.as_bytes()),
-        )
-        .await;
+        let answer = call(&app, "POST", "/postpassenger", content_type, Some(README_BODY.as_bytes())).await;
         assert_eq!(answer.status, 415, "{content_type:?}");
         assert_eq!(answer.text(), passenger_api::rest::pages::UNSUPPORTED_MEDIA_TYPE);
     }
@@ -23,19 +16,8 @@ async fn bodies_without_a_json_content_type_are_415_and_write_nothing() {
 #[tokio::test]
 async fn json_content_types_with_parameters_any_case_and_plus_json_are_accepted() {
     let app = spawn_app().await;
-    for content_type in [
-        "application/json; charset=utf-8",
-        "APPLICATION/JSON",
-        "application/vnd.api+json",
-    ] {
-        let answer = call(
-            &app,
-            "POST",
-            "/postpassenger",
-            Some(content_type),
-            Some(README_BODY.as_bytes()),
-        )
-        .await;
+    for content_type in ["application/json; charset=utf-8", "APPLICATION/JSON", "application/vnd.api+json"] {
+        let answer = call(&app, "POST", "/postpassenger", Some(content_type), Some(README_BODY.as_bytes())).await;
         assert_eq!(answer.status, 200, "{content_type}");
     }
     assert_eq!(count(&app).await, 3);
@@ -56,22 +38,8 @@ async fn truncated_empty_or_non_utf8_bodies_are_400_with_the_legacy_page() {
 async fn a_bom_is_skipped_and_duplicate_keys_keep_the_last_value() {
     let app = spawn_app().await;
     let with_bom = [b"\xef\xbb\xbf".as_slice(), README_BODY.as_bytes()].concat();
-    assert_eq!(
-        call(
-            &app,
-            "POST",
-            "/postpassenger",
-            Some("application/json"),
-            Some(&with_bom)
-        )
-        .await
-        .status,
-        200
-    );
-    let dup = README_BODY.replace(
-        "\"name\": \"Post-Test-Name\"",
-        "\"name\": \"First\", \"name\": \"Second\"",
-    );
+    assert_eq!(call(&app, "POST", "/postpassenger", Some("application/json"), Some(&with_bom)).await.status, 200);
+    let dup = README_BODY.replace("\"name\": \"Post-Test-Name\"", "\"name\": \"First\", \"name\": \"Second\"");
     assert_eq!(post_json(&app, &dup).await.json()[0]["name"], "Second");
 }
 
@@ -81,10 +49,7 @@ async fn a_body_that_is_not_an_object_or_misses_a_key_is_400_naming_it() {
     for (body, message) in [
         ("[]", "expected a JSON object with the passenger's fields, got an array"),
         ("null", "expected a JSON object with the passenger's fields, got null"),
-        (
-            "\"x\"",
-            "expected a JSON object with the passenger's fields, got a string",
-        ),
+        ("\"x\"", "expected a JSON object with the passenger's fields, got a string"),
         ("{}", "survived: missing"),
     ] {
         let answer = post_json(&app, body).await;
@@ -122,9 +87,7 @@ async fn a_null_name_inserts_and_answers_every_nameless_row() {
     assert_eq!(first.status, 200);
     assert_eq!(first.json().as_array().unwrap().len(), 1);
     post_json(&app, &body_with(json!({ "name": "Named" }))).await;
-    let second = post_json(&app, &body_with(json!({ "name": null, "age": 5 })))
-        .await
-        .json();
+    let second = post_json(&app, &body_with(json!({ "name": null, "age": 5 }))).await.json();
     assert_eq!(second.as_array().unwrap().len(), 2);
     assert!(second.as_array().unwrap().iter().all(|p| p["name"].is_null()));
     assert_eq!(count(&app).await, 3);
@@ -140,25 +103,14 @@ async fn names_that_are_not_strings_are_400_and_write_nothing() {
         (json!({ "a": 1 }), "{\"a\":1}"),
     ] {
         let answer = post_json(&app, &body_with(json!({ "name": value }))).await;
-        assert_400(
-            &app,
-            &answer,
-            &format!("name: expected a string or null, got {shown}"),
-            0,
-        )
-        .await;
+        assert_400(&app, &answer, &format!("name: expected a string or null, got {shown}"), 0).await;
     }
 }
 
 #[tokio::test]
 async fn apostrophes_and_injection_attempts_are_just_names() {
     let app = seeded_app().await;
-    for name in [
-        "Mr. Patrick O'Brien",
-        "Inj-Test' OR '1'='1",
-        "Inj2-Test'; --",
-        "Stack-Test'; SELECT 1 AS one; --",
-    ] {
+    for name in ["Mr. Patrick O'Brien", "Inj-Test' OR '1'='1", "Inj2-Test'; --", "Stack-Test'; SELECT 1 AS one; --"] {
         let answer = post_json(&app, &body_with(json!({ "name": name }))).await;
         assert_eq!(answer.status, 200, "{name}");
         let rows = answer.json();
@@ -166,47 +118,22 @@ async fn apostrophes_and_injection_attempts_are_just_names() {
         assert_eq!(rows[0]["name"], name);
     }
     assert_eq!(count(&app).await, 891);
-    let again = post_json(&app, &body_with(json!({ "name": "Miss. Ellen O'Dwyer" })))
-        .await
-        .json();
-    assert_eq!(
-        again.as_array().unwrap().len(),
-        2,
-        "re-posting a seed passenger with an apostrophe"
-    );
+    let again = post_json(&app, &body_with(json!({ "name": "Miss. Ellen O'Dwyer" }))).await.json();
+    assert_eq!(again.as_array().unwrap().len(), 2, "re-posting a seed passenger with an apostrophe");
 }
 
 #[tokio::test]
 async fn name_and_sex_lengths_are_counted_in_characters_and_enforced_without_truncation() {
     let app = spawn_app().await;
-    assert_eq!(
-        post_json(&app, &body_with(json!({ "name": "é".repeat(150) })))
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        post_json(&app, &body_with(json!({ "name": "n".repeat(150) })))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(post_json(&app, &body_with(json!({ "name": "é".repeat(150) }))).await.status, 200);
+    assert_eq!(post_json(&app, &body_with(json!({ "name": "n".repeat(150) }))).await.status, 200);
     for len in [151, 300] {
         let answer = post_json(&app, &body_with(json!({ "name": "n".repeat(len) }))).await;
-        assert_400(
-            &app,
-            &answer,
-            &format!("name: must be at most 150 characters, got {len}"),
-            2,
-        )
-        .await;
+        assert_400(&app, &answer, &format!("name: must be at most 150 characters, got {len}"), 2).await;
     }
     let answer = post_json(&app, &body_with(json!({ "sex": "unknown" }))).await;
     assert_400(&app, &answer, "sex: must be at most 6 characters, got 7", 2).await;
-    assert_eq!(
-        post_json(&app, &body_with(json!({ "sex": "" }))).await.json()[0]["sex"],
-        ""
-    );
+    assert_eq!(post_json(&app, &body_with(json!({ "sex": "" }))).await.json()[0]["sex"], "");
 }
 
 #[tokio::test]
@@ -254,10 +181,8 @@ async fn wrong_types_and_out_of_range_numbers_are_400_naming_the_field_and_write
         ("fare", "-Infinity", "fare: must be a finite number, got -Infinity"),
     ];
     for (field, raw, message) in cases {
-        let body = body_with(json!({})).replace(
-            &format!("\"{field}\":"),
-            &format!("\"{field}\":{raw},\"ignored_{field}\":"),
-        );
+        let body =
+            body_with(json!({})).replace(&format!("\"{field}\":"), &format!("\"{field}\":{raw},\"ignored_{field}\":"));
         let answer = post_json(&app, &body).await;
         assert_400(&app, &answer, message, 0).await;
     }
@@ -273,12 +198,7 @@ async fn client_errors_never_exhaust_the_pool_and_database_routes_keep_working()
         assert_eq!(answer.status, 400);
     }
     for i in 0..20 {
-        assert_eq!(
-            post_json(&app, &body_with(json!({ "name": format!("After-{i}") })))
-                .await
-                .status,
-            200
-        );
+        assert_eq!(post_json(&app, &body_with(json!({ "name": format!("After-{i}") }))).await.status, 200);
     }
     assert_eq!(get(&app, "/passengerlist").await.json().as_array().unwrap().len(), 20);
 }

@@ -18,14 +18,7 @@ async fn wrong_methods_are_405_with_the_right_allow_set_and_touch_nothing() {
         ("GET", "/deletepassenger/not-a-uuid".to_owned(), "DELETE, OPTIONS"),
     ];
     for (method, path, allow) in cases {
-        let answer = call(
-            &app,
-            method,
-            &path,
-            Some("application/json"),
-            Some(README_BODY.as_bytes()),
-        )
-        .await;
+        let answer = call(&app, method, &path, Some("application/json"), Some(README_BODY.as_bytes())).await;
         assert_eq!(answer.status, 405, "{method} {path}");
         assert_eq!(answer.body.len(), 153);
         assert_eq!(answer.header("content-type"), "text/html; charset=utf-8");
@@ -40,12 +33,9 @@ async fn wrong_methods_are_405_with_the_right_allow_set_and_touch_nothing() {
 #[tokio::test]
 async fn head_on_get_routes_mirrors_get_with_an_empty_body() {
     let app = seeded_app().await;
-    for path in [
-        "/hello".to_owned(),
-        "/zero".to_owned(),
-        "/passengerlist".to_owned(),
-        format!("/getpassenger/{ROW0_UUID}"),
-    ] {
+    for path in
+        ["/hello".to_owned(), "/zero".to_owned(), "/passengerlist".to_owned(), format!("/getpassenger/{ROW0_UUID}")]
+    {
         let full = get(&app, &path).await;
         let head = call(&app, "HEAD", &path, None, None).await;
         assert_eq!(head.status, full.status, "{path}");
@@ -58,11 +48,9 @@ async fn head_on_get_routes_mirrors_get_with_an_empty_body() {
 #[tokio::test]
 async fn head_on_write_routes_is_405_with_the_page_length() {
     let app = seeded_app().await;
-    for path in [
-        "/postpassenger".to_owned(),
-        format!("/putpassenger/{ROW0_UUID}"),
-        format!("/deletepassenger/{ROW0_UUID}"),
-    ] {
+    for path in
+        ["/postpassenger".to_owned(), format!("/putpassenger/{ROW0_UUID}"), format!("/deletepassenger/{ROW0_UUID}")]
+    {
         let head = call(&app, "HEAD", &path, None, None).await;
         assert_eq!(head.status, 405, "{path}");
         assert_eq!(head.header("content-length"), "153");
@@ -89,12 +77,7 @@ async fn options_answers_the_allow_set_on_valid_paths_and_404_on_malformed_uuids
         expected.sort();
         assert_eq!(answer.allow(), expected);
     }
-    assert_eq!(
-        call(&app, "OPTIONS", "/getpassenger/not-a-uuid", None, None)
-            .await
-            .status,
-        404
-    );
+    assert_eq!(call(&app, "OPTIONS", "/getpassenger/not-a-uuid", None, None).await.status, 404);
 }
 
 #[tokio::test]
@@ -105,20 +88,9 @@ async fn only_canonical_lower_case_uuids_match_and_the_database_is_not_touched_o
     let braced = format!("%7B{ROW0_UUID}%7D");
     let urn = format!("urn:uuid:{ROW0_UUID}");
     let extra = format!("{ROW0_UUID}/extra");
-    for segment in [
-        "not-a-uuid",
-        "1234",
-        upper.as_str(),
-        bare.as_str(),
-        braced.as_str(),
-        urn.as_str(),
-        extra.as_str(),
-    ] {
-        for (method, route) in [
-            ("GET", "getpassenger"),
-            ("PUT", "putpassenger"),
-            ("DELETE", "deletepassenger"),
-        ] {
+    for segment in ["not-a-uuid", "1234", upper.as_str(), bare.as_str(), braced.as_str(), urn.as_str(), extra.as_str()]
+    {
+        for (method, route) in [("GET", "getpassenger"), ("PUT", "putpassenger"), ("DELETE", "deletepassenger")] {
             let answer = call(
                 &app,
                 method,
@@ -132,8 +104,5 @@ async fn only_canonical_lower_case_uuids_match_and_the_database_is_not_touched_o
         }
     }
     assert_eq!(count(&app).await, 887);
-    assert_eq!(
-        get(&app, &format!("/getpassenger/{ROW0_UUID}")).await.text(),
-        ROW0_BYTES
-    );
+    assert_eq!(get(&app, &format!("/getpassenger/{ROW0_UUID}")).await.text(), ROW0_BYTES);
 }

@@ -44,10 +44,7 @@ impl Answer {
 
     /// A header's value, or "".
     pub fn header(&self, name: &str) -> String {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default()
+        self.headers.get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
     }
 
     /// The `Allow` header as a sorted set.
@@ -68,9 +65,7 @@ pub async fn seeded_app() -> TestApp {
         .exec_without_returning(&app.db)
         .await
         .unwrap();
-    passenger_api::seed::insert(&app.db, rows.collect(), false)
-        .await
-        .unwrap();
+    passenger_api::seed::insert(&app.db, rows.collect(), false).await.unwrap();
     app
 }
 
@@ -98,26 +93,12 @@ pub async fn get(app: &TestApp, path: &str) -> Answer {
 
 /// `POST /postpassenger` with a JSON body.
 pub async fn post_json(app: &TestApp, body: &str) -> Answer {
-    call(
-        app,
-        "POST",
-        "/postpassenger",
-        Some("application/json"),
-        Some(body.as_bytes()),
-    )
-    .await
+    call(app, "POST", "/postpassenger", Some("application/json"), Some(body.as_bytes())).await
 }
 
 /// `PUT /putpassenger/<id>` with a JSON body.
 pub async fn put_json(app: &TestApp, id: &str, body: &str) -> Answer {
-    call(
-        app,
-        "PUT",
-        &format!("/putpassenger/{id}"),
-        Some("application/json"),
-        Some(body.as_bytes()),
-    )
-    .await
+    call(app, "PUT", &format!("/putpassenger/{id}"), Some("application/json"), Some(body.as_bytes())).await
 }
 
 /// The whole legacy list.

@@ -11,9 +11,7 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(Value::from),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
         any::<String>().prop_map(Value::String),
     ];
     leaf.prop_recursive(4, 64, 8, |inner| {
@@ -64,10 +62,8 @@ fn floats_match_python_repr_for_random_doubles() {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
-    let mut values: Vec<f64> = (0..5000)
-        .map(|_| any::<f64>().new_tree(&mut runner).unwrap().current())
-        .filter(|f| f.is_finite())
-        .collect();
+    let mut values: Vec<f64> =
+        (0..5000).map(|_| any::<f64>().new_tree(&mut runner).unwrap().current()).filter(|f| f.is_finite()).collect();
     values.extend([
         0.1,
         1e16,

@@ -20,10 +20,7 @@ async fn health_checks_answer_201() {
 #[tokio::test]
 async fn getpassenger_of_an_unknown_or_nil_uuid_is_200_null() {
     let app = seeded_app().await;
-    for id in [
-        "11111111-2222-3333-4444-555555555555",
-        "00000000-0000-0000-0000-000000000000",
-    ] {
+    for id in ["11111111-2222-3333-4444-555555555555", "00000000-0000-0000-0000-000000000000"] {
         let answer = get(&app, &format!("/getpassenger/{id}")).await;
         assert_eq!((answer.status, answer.text().as_str()), (200, "null\n"));
         assert_eq!(answer.header("content-type"), "application/json");
@@ -44,29 +41,20 @@ async fn post_with_the_readme_body_answers_an_array_with_the_new_row() {
             "[{{\"age\":27.0,\"fare\":13.0,\"name\":\"Post-Test-Name\",\"parentsOrChildrenAboard\":0,\"passengerClass\":2,\"sex\":\"male\",\"siblingsOrSpousesAboard\":0,\"survived\":true,\"uuid\":\"{uuid}\"}}]\n"
         )
     );
-    assert_eq!(
-        get(&app, &format!("/getpassenger/{uuid}")).await.json()["name"],
-        "Post-Test-Name"
-    );
+    assert_eq!(get(&app, &format!("/getpassenger/{uuid}")).await.json()["name"], "Post-Test-Name");
 }
 
 #[tokio::test]
 async fn post_answers_every_row_with_that_name_oldest_first() {
     let app = seeded_app().await;
-    let first = post_json(&app, &body_with(json!({ "name": "Dup-Test-Name" })))
-        .await
-        .json();
+    let first = post_json(&app, &body_with(json!({ "name": "Dup-Test-Name" }))).await.json();
     assert_eq!(first.as_array().unwrap().len(), 1);
-    let second = post_json(&app, &body_with(json!({ "name": "Dup-Test-Name", "age": 30 })))
-        .await
-        .json();
+    let second = post_json(&app, &body_with(json!({ "name": "Dup-Test-Name", "age": 30 }))).await.json();
     assert_eq!(second.as_array().unwrap().len(), 2);
     assert_eq!(second[0], first[0], "the older row comes first");
     assert_eq!(second[1]["age"], 30.0);
 
-    let seed = post_json(&app, &body_with(json!({ "name": "Mr. Owen Harris Braund" })))
-        .await
-        .json();
+    let seed = post_json(&app, &body_with(json!({ "name": "Mr. Owen Harris Braund" }))).await.json();
     assert_eq!(seed.as_array().unwrap().len(), 2);
     assert_eq!(seed[0]["uuid"], ROW0_UUID);
 
@@ -85,12 +73,7 @@ async fn put_replaces_all_fields_answers_null_and_keeps_the_uuid() {
     let now = get(&app, &format!("/getpassenger/{id}")).await.json();
     assert_eq!(now["uuid"], id);
     assert_eq!(now["name"], "Mr. Patrick O'Brien Łukasz");
-    assert!(
-        get(&app, &format!("/getpassenger/{id}"))
-            .await
-            .text()
-            .contains("\"age\":3.0,\"fare\":8.0")
-    );
+    assert!(get(&app, &format!("/getpassenger/{id}")).await.text().contains("\"age\":3.0,\"fare\":8.0"));
 
     let all_null = r#"{"survived":null,"passengerClass":null,"name":null,"sex":null,"age":null,"siblingsOrSpousesAboard":null,"parentsOrChildrenAboard":null,"fare":null}"#;
     assert_eq!(put_json(&app, id, all_null).await.status, 200);
@@ -110,11 +93,7 @@ async fn put_with_a_partial_body_is_400_and_changes_nothing() {
     assert_400(&app, &answer, "survived: missing", 1).await;
     for (field, value, message) in [
         ("age", json!("abc"), "age: expected a number, got \"abc\""),
-        (
-            "name",
-            json!("x".repeat(151)),
-            "name: must be at most 150 characters, got 151",
-        ),
+        ("name", json!("x".repeat(151)), "name: must be at most 150 characters, got 151"),
         (
             "passengerClass",
             json!(2_147_483_648_i64),
@@ -159,27 +138,14 @@ async fn a_scenario_create_get_update_get_delete_get_keeps_the_list_in_step() {
     assert_eq!((listed.len(), listed.last().unwrap()), (888, &created));
 
     assert_eq!(get(&app, &format!("/getpassenger/{id}")).await.json(), created);
-    assert_eq!(
-        put_json(&app, &id, &body_with(json!({ "name": "Scenario-2", "sex": "female" })))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(put_json(&app, &id, &body_with(json!({ "name": "Scenario-2", "sex": "female" }))).await.status, 200);
     let updated = get(&app, &format!("/getpassenger/{id}")).await.json();
-    assert_eq!(
-        (updated["name"].as_str(), updated["sex"].as_str()),
-        (Some("Scenario-2"), Some("female"))
-    );
+    assert_eq!((updated["name"].as_str(), updated["sex"].as_str()), (Some("Scenario-2"), Some("female")));
     let listed = list(&app).await;
     assert_eq!(listed.len(), 888);
     assert!(listed.contains(&updated));
 
-    assert_eq!(
-        call(&app, "DELETE", &format!("/deletepassenger/{id}"), None, None)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(call(&app, "DELETE", &format!("/deletepassenger/{id}"), None, None).await.status, 200);
     assert_eq!(get(&app, &format!("/getpassenger/{id}")).await.text(), "null\n");
     let listed = list(&app).await;
     assert_eq!(listed.len(), 887);

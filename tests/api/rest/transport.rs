@@ -5,15 +5,7 @@ use super::*;
 #[tokio::test]
 async fn paths_are_exact_and_case_sensitive_and_unknown_paths_get_the_legacy_404_page() {
     let app = spawn_app().await;
-    for path in [
-        "/HELLO",
-        "/",
-        "/nope",
-        "/hello/",
-        "/passengerlist/",
-        "/getpassenger/",
-        "/postpassenger/",
-    ] {
+    for path in ["/HELLO", "/", "/nope", "/hello/", "/passengerlist/", "/getpassenger/", "/postpassenger/"] {
         let answer = get(&app, path).await;
         assert_eq!(answer.status, 404, "{path}");
         assert_eq!(answer.header("content-type"), "text/html; charset=utf-8");
@@ -28,15 +20,7 @@ async fn paths_are_exact_and_case_sensitive_and_unknown_paths_get_the_legacy_404
 async fn query_strings_are_ignored() {
     let app = seeded_app().await;
     assert_eq!(get(&app, "/hello?x=1").await.status, 201);
-    assert_eq!(
-        get(&app, "/passengerlist?limit=1&offset=5")
-            .await
-            .json()
-            .as_array()
-            .unwrap()
-            .len(),
-        887
-    );
+    assert_eq!(get(&app, "/passengerlist?limit=1&offset=5").await.json().as_array().unwrap().len(), 887);
 }
 
 #[tokio::test]
@@ -84,18 +68,12 @@ async fn non_ascii_is_escaped_with_surrogate_pairs_and_backslash_quote_are_escap
     let app = spawn_app().await;
     let answer = post_json(&app, &body_with(json!({ "name": "Zoë Ångström-Łukasz 李雷 🚢" }))).await;
     assert!(
-        answer
-            .text()
-            .contains(r#""name":"Zo\u00eb \u00c5ngstr\u00f6m-\u0141ukasz \u674e\u96f7 \ud83d\udea2""#),
+        answer.text().contains(r#""name":"Zo\u00eb \u00c5ngstr\u00f6m-\u0141ukasz \u674e\u96f7 \ud83d\udea2""#),
         "{}",
         answer.text()
     );
     let answer = post_json(&app, &body_with(json!({ "name": "a\\b \"q\" 100% a/b" }))).await;
-    assert!(
-        answer.text().contains(r#""name":"a\\b \"q\" 100% a/b""#),
-        "{}",
-        answer.text()
-    );
+    assert!(answer.text().contains(r#""name":"a\\b \"q\" 100% a/b""#), "{}", answer.text());
 }
 
 #[tokio::test]
@@ -114,11 +92,7 @@ async fn floats_use_python_repr() {
             &body_with(json!({ "name": format!("Float {sent}"), "age": serde_json::from_str::<Value>(sent).unwrap() })),
         )
         .await;
-        assert!(
-            answer.text().starts_with(&format!("[{{\"age\":{shown},")),
-            "{sent}: {}",
-            answer.text()
-        );
+        assert!(answer.text().starts_with(&format!("[{{\"age\":{shown},")), "{sent}: {}", answer.text());
     }
 }
 
@@ -139,32 +113,14 @@ async fn error_pages_have_the_legacy_bytes_and_content_type() {
     let app = spawn_app().await;
     let pages = [
         (
-            call(
-                &app,
-                "POST",
-                "/postpassenger",
-                Some("application/json"),
-                Some(b"{\"name\""),
-            )
-            .await,
+            call(&app, "POST", "/postpassenger", Some("application/json"), Some(b"{\"name\"")).await,
             400,
             passenger_api::rest::pages::BAD_REQUEST,
         ),
         (get(&app, "/nope").await, 404, passenger_api::rest::pages::NOT_FOUND),
+        (call(&app, "POST", "/hello", None, None).await, 405, passenger_api::rest::pages::METHOD_NOT_ALLOWED),
         (
-            call(&app, "POST", "/hello", None, None).await,
-            405,
-            passenger_api::rest::pages::METHOD_NOT_ALLOWED,
-        ),
-        (
-            call(
-                &app,
-                "POST",
-                "/postpassenger",
-                Some("text/plain"),
-                Some(README_BODY.as_bytes()),
-            )
-            .await,
+            call(&app, "POST", "/postpassenger", Some("text/plain"), Some(README_BODY.as_bytes())).await,
             415,
             passenger_api::rest::pages::UNSUPPORTED_MEDIA_TYPE,
         ),
@@ -194,25 +150,13 @@ async fn the_openapi_document_describes_the_seven_routes() {
     ];
     assert_eq!(doc["paths"].as_object().unwrap().len(), 7);
     for (path, method, status) in expected {
-        assert!(
-            doc["paths"][path][method]["responses"][status].is_object(),
-            "{method} {path} {status}"
-        );
+        assert!(doc["paths"][path][method]["responses"][status].is_object(), "{method} {path} {status}");
     }
     for path in ["/postpassenger", "/putpassenger/{uuid}"] {
         let method = if path.starts_with("/post") { "post" } else { "put" };
         for status in ["400", "415"] {
-            assert!(
-                doc["paths"][path][method]["responses"][status].is_object(),
-                "{path} {status}"
-            );
+            assert!(doc["paths"][path][method]["responses"][status].is_object(), "{path} {status}");
         }
     }
-    assert_eq!(
-        doc["components"]["schemas"]["PassengerBody"]["required"]
-            .as_array()
-            .unwrap()
-            .len(),
-        8
-    );
+    assert_eq!(doc["components"]["schemas"]["PassengerBody"]["required"].as_array().unwrap().len(), 8);
 }
