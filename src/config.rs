@@ -152,6 +152,11 @@ pub struct Config {
     #[arg(long, env = "PERSISTED_QUERIES_ALLOWLIST", global = true)]
     pub persisted_queries_allowlist: Option<PathBuf>,
 
+    /// Directory holding the playground's GraphiQL and React bundles
+    /// (`scripts/fetch-playground-assets.sh` fills it); without them the page uses a CDN.
+    #[arg(long, env = "PLAYGROUND_ASSETS_DIR", default_value = "assets/playground", global = true)]
+    pub playground_assets_dir: PathBuf,
+
     /// Disable GraphQL introspection (and with it the playground's schema explorer).
     #[arg(long, env = "DISABLE_INTROSPECTION", global = true)]
     pub disable_introspection: bool,

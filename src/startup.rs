@@ -13,6 +13,7 @@ use crate::db;
 use crate::error::AppError;
 use crate::graphql::build_schema;
 use crate::graphql::documents::{self, Documents};
+use crate::http::playground::Playground;
 use crate::http::{AppState, router};
 use crate::service::events::{self, Events};
 
@@ -43,7 +44,8 @@ impl Application {
             tokio::spawn(events::listen(config.database_url.clone(), events.clone()));
         }
         let schema = build_schema(db.clone(), events, &config);
-        let state = AppState { db, schema, config: Arc::new(config), documents };
+        let playground = Playground::load(&config.playground_assets_dir);
+        let state = AppState { db, schema, config: Arc::new(config), documents, playground };
         Ok(Self { listener, state })
     }
 

@@ -9,7 +9,7 @@
 //!   documents that fail to parse or validate get 400), `application/json` otherwise (always
 //!   200 for a well-formed request). Malformed requests get 400 either way.
 
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, Request, Response as GqlResponse, ServerError};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
@@ -17,7 +17,7 @@ use axum::body::Bytes;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use crate::graphql::{self, GRAPHQL_PARSE_FAILED};
@@ -212,7 +212,7 @@ pub async fn graphql_get(
     let query = query.unwrap_or_default();
     let has_query = query.split('&').any(|pair| pair.starts_with("query=") || pair.starts_with("extensions="));
     if !has_query && accepts_html(&headers) {
-        return playground().into_response();
+        return state.playground.page().into_response();
     }
     let Some(format) = negotiate(&headers) else {
         return not_acceptable();
@@ -281,9 +281,4 @@ async fn run(state: &AppState, request: Request, over_get: bool, format: Format)
         http.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
     http
-}
-
-/// The GraphiQL page, wired to `/graphql`.
-pub fn playground() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").title("passenger-api playground").finish())
 }

@@ -2,6 +2,7 @@
 
 pub mod graphql;
 pub mod health;
+pub mod playground;
 
 use std::sync::Arc;
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub schema: AppSchema,
     /// The configuration the service started with.
     pub config: Arc<Config>,
+    /// The GraphiQL page and its bundles.
+    pub playground: playground::Playground,
     /// Persisted queries, the allow-list, and parsed documents.
     pub documents: Arc<crate::graphql::documents::Documents>,
 }
@@ -33,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/graphql", get(graphql::graphql_get).post(graphql::graphql_post))
+        .route("/playground/{file}", get(playground::asset))
         .merge(crate::rest::router())
         .fallback(|| async { crate::rest::not_found() })
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))

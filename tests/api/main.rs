@@ -8,6 +8,7 @@ mod graphql;
 mod health;
 mod helpers;
 mod migrations;
+mod playground;
 mod rest;
 mod schema_sdl;
 mod seed;
