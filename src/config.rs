@@ -157,12 +157,96 @@ pub struct Config {
     #[arg(long, env = "PLAYGROUND_ASSETS_DIR", default_value = "assets/playground", global = true)]
     pub playground_assets_dir: PathBuf,
 
+    /// API tokens (comma-separated) that writes require as `Authorization: Bearer <token>`.
+    /// Without any token configured, writes are open (a warning is logged at start).
+    #[arg(long, env = "API_TOKENS", global = true, hide_env_values = true)]
+    pub api_tokens: Option<Secret>,
+
+    /// File with one API token per line (blank lines and `#` comments ignored), e.g. a
+    /// mounted Kubernetes Secret; combined with `API_TOKENS`.
+    #[arg(long, env = "API_TOKENS_FILE", global = true)]
+    pub api_tokens_file: Option<PathBuf>,
+
+    /// Require a token for reads too (queries, subscriptions, the legacy GET routes).
+    #[arg(long, env = "PROTECT_READS", global = true)]
+    pub protect_reads: bool,
+
+    /// Origins allowed to call the API from a browser (comma-separated, e.g.
+    /// `https://app.example.com`); none by default, so only same-origin pages can.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_allowed_origins: Vec<String>,
+
+    /// Requests per second allowed per client (token, else IP address); 0 turns rate
+    /// limiting off (the default). Excess requests get 429 with `Retry-After`.
+    #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = 0.0, global = true)]
+    pub rate_limit_per_second: f64,
+
+    /// Burst a client may send above its rate.
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 50, global = true)]
+    pub rate_limit_burst: u32,
+
+    /// Requests handled at once; more are shed immediately with 503 instead of queueing.
+    #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 1024, global = true)]
+    pub max_concurrent_requests: usize,
+
+    /// Seconds between turning `/readyz` to 503 on SIGTERM and stopping to accept
+    /// connections (time for load balancers to notice).
+    #[arg(long, env = "SHUTDOWN_DELAY_SECS", default_value_t = 0, global = true)]
+    pub shutdown_delay_secs: u64,
+
     /// Disable GraphQL introspection (and with it the playground's schema explorer).
     #[arg(long, env = "DISABLE_INTROSPECTION", global = true)]
     pub disable_introspection: bool,
 }
 
+/// A secret string: parsed from the command line or environment, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
 impl Config {
+    /// Whether API tokens are configured (inline or by file).
+    pub fn tokens_configured(&self) -> bool {
+        self.api_tokens.as_ref().is_some_and(|t| t.0.split(',').any(|t| !t.trim().is_empty()))
+            || self.api_tokens_file.is_some()
+    }
+
+    /// Every configured API token: `API_TOKENS` plus the lines of `API_TOKENS_FILE`.
+    pub fn load_tokens(&self) -> std::io::Result<Vec<String>> {
+        let mut tokens: Vec<String> = self
+            .api_tokens
+            .iter()
+            .flat_map(|t| t.0.split(','))
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if let Some(path) = &self.api_tokens_file {
+            let text = std::fs::read_to_string(path)?;
+            tokens.extend(
+                text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned),
+            );
+        }
+        Ok(tokens)
+    }
+
+    /// [`Self::shutdown_delay_secs`] as a duration.
+    pub fn shutdown_delay(&self) -> Duration {
+        Duration::from_secs(self.shutdown_delay_secs)
+    }
+
     /// Configuration with every default, pointing at `database_url`; used by tests and tools.
     pub fn with_database_url(database_url: impl Into<String>) -> Self {
         let mut config = Cli::parse_from(["passenger-api"]).config;

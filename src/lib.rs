@@ -13,6 +13,8 @@ pub mod error;
 pub mod graphql;
 /// The HTTP router and non-GraphQL handlers (probes, transport).
 pub mod http;
+/// Prometheus metrics.
+pub mod metrics;
 /// The legacy REST routes, translated into GraphQL operations.
 pub mod rest;
 /// Legacy CSV import and synthetic data.

@@ -38,10 +38,11 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), AppError> {
+    let shutdown = shutdown_signal();
     let database = db::redact(&config.database_url);
     let app = Application::build(config).await?;
     tracing::info!(address = %app.local_addr(), database = %database, "listening on http://{}", app.local_addr());
-    app.run_until_stopped(shutdown_signal()).await
+    app.run_until_stopped(shutdown).await
 }
 
 async fn migrate(config: &Config) -> Result<(), AppError> {

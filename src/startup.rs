@@ -4,17 +4,23 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::db;
 use crate::error::AppError;
 use crate::graphql::build_schema;
 use crate::graphql::documents::{self, Documents};
+use crate::http::auth::Tokens;
+use crate::http::guard::RateLimiter;
+use crate::http::health::{self, Health};
 use crate::http::playground::Playground;
 use crate::http::{AppState, router};
+use crate::metrics::Metrics;
 use crate::service::events::{self, Events};
 
 /// A bound, ready-to-run server.
@@ -25,28 +31,65 @@ pub struct Application {
 
 impl Application {
     /// Connects to the database, applies migrations unless disabled, and binds the listener
-    /// (port 0 picks a free port, see [`Self::port`]).
+    /// (port 0 picks a free port, see [`Self::port`]). A database that cannot be reached does
+    /// not stop the start: the service answers 503 and migrates as soon as it is back.
     pub async fn build(config: Config) -> Result<Self, AppError> {
-        let db = db::connect(&config).await?;
-        if !config.no_migrate {
-            migration::run(&db).await?;
+        let metrics = Arc::new(Metrics::default());
+        let mut db = db::connect(&config).await?;
+        let recorder = metrics.clone();
+        db.set_metric_callback(move |info| recorder.statement(&info.statement.sql, info.failed, info.elapsed));
+        let migrated = config.no_migrate || Self::migrate_at_start(&db).await?;
+        let database_up = tokio::time::timeout(Duration::from_millis(500), db::is_ready(&db)).await.unwrap_or(false);
+        let health = Arc::new(Health::new(database_up, migrated));
+        let tokens = Tokens::new(
+            config.load_tokens().map_err(|e| AppError::ConfigFile {
+                path: config.api_tokens_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                problem: e.to_string(),
+            })?,
+            config.protect_reads,
+        );
+        if !tokens.enforced() {
+            tracing::warn!("no API tokens configured (API_TOKENS / API_TOKENS_FILE): writes are open to every client");
         }
-        Self::build_with_db(config, db).await
-    }
-
-    /// Like [`Self::build`] with an existing pool and no migration step. On PostgreSQL this
-    /// also starts the task that receives change events from every replica.
-    pub async fn build_with_db(config: Config, db: DatabaseConnection) -> Result<Self, AppError> {
         let documents = Arc::new(Documents::new(config.apq_cache_size, read_allowlist(&config)?));
         let listener = TcpListener::bind(config.bind).await?;
+        tokio::spawn(health::monitor(db.clone(), health.clone(), !config.no_migrate, Duration::from_secs(1)));
         let events = Events::new(config.event_buffer);
         if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             tokio::spawn(events::listen(config.database_url.clone(), events.clone()));
         }
-        let schema = build_schema(db.clone(), events, &config);
+        let schema = build_schema(db.clone(), events.clone(), &config);
         let playground = Playground::load(&config.playground_assets_dir);
-        let state = AppState { db, schema, config: Arc::new(config), documents, playground };
+        let limiter = (config.rate_limit_per_second > 0.0)
+            .then(|| Arc::new(RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst)));
+        let inflight = Arc::new(Semaphore::new(config.max_concurrent_requests.max(1)));
+        let state = AppState {
+            db,
+            schema,
+            events,
+            metrics,
+            tokens,
+            health,
+            limiter,
+            inflight,
+            config: Arc::new(config),
+            documents,
+            playground,
+        };
         Ok(Self { listener, state })
+    }
+
+    /// Runs the migrations; `false` when the database cannot be reached (they are retried by
+    /// the health check), an error for any other failure.
+    async fn migrate_at_start(db: &DatabaseConnection) -> Result<bool, AppError> {
+        match migration::run(db).await {
+            Ok(()) => Ok(true),
+            Err(e) if !tokio::time::timeout(Duration::from_millis(500), db::is_ready(db)).await.unwrap_or(false) => {
+                tracing::warn!(error = %e, "database unreachable at start-up; answering 503 and migrating once it is back");
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The port the server listens on.
@@ -63,12 +106,18 @@ impl Application {
     /// configured shutdown timeout.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), AppError> {
         let deadline = self.state.config.shutdown_timeout();
+        let delay = self.state.config.shutdown_delay();
+        let health = self.state.health.clone();
+        let events = self.state.events.clone();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut stopping = stop_rx.clone();
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let serve = axum::serve(self.listener, app).with_graceful_shutdown(async move {
             shutdown.await;
-            tracing::info!("shutdown requested; finishing in-flight requests");
+            tracing::info!("shutdown requested: readiness off, subscriptions closing, finishing in-flight requests");
+            health.set_shutting_down();
+            events.close();
+            tokio::time::sleep(delay).await;
             let _ = stop_tx.send(true);
         });
         tokio::select! {
@@ -94,24 +143,25 @@ fn read_allowlist(config: &Config) -> Result<Option<HashMap<String, String>>, Ap
     Ok(Some(list))
 }
 
-/// Completes on SIGTERM or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// A future completing on SIGTERM or SIGINT (Ctrl-C). The handlers are installed when this
+/// is called, so a signal arriving while the server is still starting is not lost.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(unix)]
+    let interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    async move {
+        #[cfg(unix)]
+        {
+            let (mut terminate, mut interrupt) = (terminate, interrupt);
+            tokio::select! {
+                () = async { match terminate.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+                () = async { match interrupt.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! export (`passenger-api schema`) all build the very same schema. [`execute`] is the one way
 //! in: it runs a request and makes sure every error carries `extensions.code`.
 
+pub mod access;
 pub mod documents;
 pub mod error;
 pub mod inputs;
@@ -50,6 +51,7 @@ pub fn build_schema(db: DatabaseConnection, events: Events, config: &Config) -> 
     .data(Settings { max_page_size: u64::from(config.max_page_size) })
     .limit_depth(config.graphql_max_depth)
     .limit_complexity(config.graphql_max_complexity)
+    .extension(access::AccessControl { enforced: config.tokens_configured() })
     .extension(limits::FieldLimit { max: config.graphql_max_fields });
     if config.disable_introspection {
         builder = builder.disable_introspection();
@@ -71,6 +73,16 @@ pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
 /// Whether a response failed before execution (parse, validation, limits): no data at all.
 pub fn is_request_error(response: &Response) -> bool {
     response.data == Value::Null && !response.errors.is_empty() && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// `ok`, or the code of the first error of `response` (for metrics).
+pub fn outcome(response: &Response) -> &str {
+    match response.errors.first().and_then(|e| e.extensions.as_ref()).and_then(|x| x.get("code")) {
+        Some(Value::String(code)) => code.as_str(),
+        Some(_) => "UNKNOWN",
+        None if response.errors.is_empty() => "ok",
+        None => "UNKNOWN",
+    }
 }
 
 /// Executes `request` against `schema`. Errors raised by async-graphql itself get a code:

@@ -77,7 +77,17 @@ impl PassengerSubscription {
             async_graphql::Error::new("too many open subscriptions; try again later")
                 .extend_with(|_, e| e.set("code", "TOO_MANY_SUBSCRIPTIONS"))
         })?;
-        let receiver = ctx.data::<Events>()?.subscribe();
+        let events = ctx.data::<Events>()?;
+        if let Some(caller) = ctx.data_opt::<super::access::Caller>()
+            && !caller.can_read
+        {
+            return Err(super::access::unauthenticated("subscriptions"));
+        }
+        let receiver = events.subscribe();
+        let closed = {
+            let events = events.clone();
+            async move { events.closed().await }
+        };
         let filter = filter.map(Filter::from);
         let stream =
             futures_util::stream::unfold((receiver, false, permit), |(mut receiver, ended, permit)| async move {
@@ -96,7 +106,7 @@ impl PassengerSubscription {
                     Err(broadcast::error::RecvError::Closed) => None,
                 }
             });
-        Ok(stream.filter_map(move |item| {
+        Ok(stream.take_until(Box::pin(closed)).filter_map(move |item| {
             let out = match item {
                 Err(e) => Some(Err(e)),
                 Ok(Some(event)) => {

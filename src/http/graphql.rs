@@ -20,6 +20,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use crate::graphql::access::Caller;
 use crate::graphql::{self, GRAPHQL_PARSE_FAILED};
 
 /// Media type of GraphQL responses per the GraphQL-over-HTTP spec.
@@ -112,6 +113,7 @@ pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, bod
     let Some(format) = negotiate(&headers) else {
         return not_acceptable();
     };
+    let caller = state.tokens.caller_from(&headers);
     if !is_json(&headers) {
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -132,7 +134,7 @@ pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, bod
         }
     };
     match batch {
-        BatchRequest::Single(request) => run(&state, request, false, format).await,
+        BatchRequest::Single(request) => run(&state, request, caller, false, format).await,
         BatchRequest::Batch(requests) => {
             let max = state.config.graphql_max_batch;
             if requests.len() > max {
@@ -145,7 +147,7 @@ pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, bod
             }
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                let (_, response) = execute(&state, request, false).await;
+                let (_, response) = execute(&state, request, caller, false).await;
                 responses.push(response);
             }
             json_response(StatusCode::OK, format, &responses)
@@ -204,9 +206,28 @@ pub async fn graphql_get(
                 .into_response();
         };
         let schema = state.schema.clone();
+        let tokens = state.tokens.clone();
+        let from_headers = tokens.caller_from(&headers);
         return upgrade
             .protocols(ALL_WEBSOCKET_PROTOCOLS)
-            .on_upgrade(move |socket| GraphQLWebSocket::new(socket, schema, protocol).serve())
+            .on_upgrade(move |socket| {
+                GraphQLWebSocket::new(socket, schema, protocol)
+                    .on_connection_init(move |payload| async move {
+                        // Browsers cannot set headers on a WebSocket: accept the token in the
+                        // connection_init payload too.
+                        let from_payload = ["Authorization", "authorization"]
+                            .iter()
+                            .find_map(|k| payload.get(*k).and_then(|v| v.as_str()).map(str::to_owned));
+                        let caller = match from_payload {
+                            Some(value) => tokens.caller(Some(&value)),
+                            None => from_headers,
+                        };
+                        let mut data = async_graphql::Data::default();
+                        data.insert(caller);
+                        Ok(data)
+                    })
+                    .serve()
+            })
             .into_response();
     }
     let query = query.unwrap_or_default();
@@ -221,7 +242,7 @@ pub async fn graphql_get(
         return error_response(StatusCode::BAD_REQUEST, format, "BAD_REQUEST", "missing `query` parameter");
     }
     match async_graphql::http::parse_query_string(&query) {
-        Ok(request) => run(&state, request, true, format).await,
+        Ok(request) => run(&state, request, state.tokens.caller_from(&headers), true, format).await,
         Err(e) => {
             error_response(StatusCode::BAD_REQUEST, format, "BAD_REQUEST", format!("malformed GraphQL request: {e}"))
         }
@@ -235,39 +256,65 @@ enum Outcome {
     TimedOut,
 }
 
-async fn execute(state: &AppState, mut request: Request, over_get: bool) -> (Outcome, GqlResponse) {
+async fn execute(state: &AppState, request: Request, caller: Caller, over_get: bool) -> (Outcome, GqlResponse) {
+    let (outcome, kind, name, response) = execute_inner(state, request.data(caller), over_get).await;
+    let code = match outcome {
+        Outcome::TimedOut => "TIMEOUT",
+        _ => graphql::outcome(&response),
+    };
+    state.metrics.graphql(name.as_deref(), kind, code);
+    (outcome, response)
+}
+
+async fn execute_inner(
+    state: &AppState,
+    mut request: Request,
+    over_get: bool,
+) -> (Outcome, &'static str, Option<String>, GqlResponse) {
+    let mut name = request.operation_name.clone();
     if let Err(error) = state.documents.prepare(&mut request) {
-        return (Outcome::Executed, GqlResponse::from_errors(vec![error]));
+        return (Outcome::Executed, "unknown", name, GqlResponse::from_errors(vec![error]));
     }
-    let name = request.operation_name.clone();
     let operation_type = match request.parsed_query() {
         Ok(doc) => {
-            let name = name.as_deref();
-            doc.operations
+            let wanted = name.clone();
+            let found = doc
+                .operations
                 .iter()
-                .find(|(n, _)| name.is_none() || n.map(|n| n.as_str()) == name)
-                .map(|(_, op)| op.node.ty)
+                .find(|(n, _)| wanted.is_none() || n.map(|n| n.as_str()) == wanted.as_deref())
+                .map(|(n, op)| (n.map(|n| n.to_string()), op.node.ty));
+            if let Some((Some(n), _)) = &found {
+                name = Some(n.clone());
+            }
+            found.map(|(_, ty)| ty)
         }
         Err(err) => {
-            return (Outcome::Executed, GqlResponse::from_errors(vec![with_code(err, GRAPHQL_PARSE_FAILED)]));
+            let response = GqlResponse::from_errors(vec![with_code(err, GRAPHQL_PARSE_FAILED)]);
+            return (Outcome::Executed, "unknown", name, response);
         }
+    };
+    let kind = match operation_type {
+        Some(OperationType::Query) => "query",
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        None => "unknown",
     };
     if over_get && matches!(operation_type, Some(OperationType::Mutation | OperationType::Subscription)) {
         let message = "only queries may be sent with GET; use POST for mutations";
-        return (Outcome::NotAllowedOverGet, coded("METHOD_NOT_ALLOWED", message));
+        return (Outcome::NotAllowedOverGet, kind, name, coded("METHOD_NOT_ALLOWED", message));
     }
     let timeout = state.config.request_timeout();
     match tokio::time::timeout(timeout, graphql::execute(&state.schema, request)).await {
-        Ok(response) => (Outcome::Executed, response),
+        Ok(response) => (Outcome::Executed, kind, name, response),
         Err(_) => {
             let message = format!("the request took longer than {} ms and was cancelled", timeout.as_millis());
-            (Outcome::TimedOut, coded("TIMEOUT", message))
+            (Outcome::TimedOut, kind, name, coded("TIMEOUT", message))
         }
     }
 }
 
-async fn run(state: &AppState, request: Request, over_get: bool, format: Format) -> Response {
-    let (outcome, response) = execute(state, request, over_get).await;
+async fn run(state: &AppState, request: Request, caller: Caller, over_get: bool, format: Format) -> Response {
+    let (outcome, response) = execute(state, request, caller, over_get).await;
     let status = match outcome {
         Outcome::NotAllowedOverGet => StatusCode::METHOD_NOT_ALLOWED,
         Outcome::TimedOut => StatusCode::SERVICE_UNAVAILABLE,

@@ -10,9 +10,10 @@ use serde_json::json;
 use super::body::{self, BodyError};
 use super::operations::{self, Operation};
 use super::{
-    bad_request, internal_error, legacy_json, legacy_json::encode, malformed, not_found, unavailable,
+    bad_request, internal_error, legacy_json, legacy_json::encode, malformed, not_found, unauthorized, unavailable,
     unsupported_media_type,
 };
+use crate::graphql::access::{Caller, UNAUTHENTICATED};
 use crate::graphql::{self, error::BAD_USER_INPUT};
 use crate::http::AppState;
 
@@ -31,17 +32,26 @@ pub fn canonical_uuid(uuid: &str) -> Option<&str> {
     ok.then_some(uuid)
 }
 
-/// Runs `operation` and returns its data, or the legacy error response for its errors.
-async fn run(state: &AppState, operation: &Operation, variables: serde_json::Value) -> Result<Value, Response> {
-    let request = operation.request(variables);
+/// Runs `operation` for `caller` and returns its data, or the legacy error response for its
+/// errors.
+async fn run(
+    state: &AppState,
+    caller: Caller,
+    operation: &Operation,
+    variables: serde_json::Value,
+) -> Result<Value, Response> {
+    let request = operation.request(variables).data(caller);
     let timeout = state.config.request_timeout();
     let Ok(response) = tokio::time::timeout(timeout, graphql::execute(&state.schema, request)).await else {
+        state.metrics.graphql(Some(operation.name()), operation.kind(), "TIMEOUT");
         return Err(unavailable());
     };
+    state.metrics.graphql(Some(operation.name()), operation.kind(), graphql::outcome(&response));
     if let Some(error) = response.errors.first() {
         let code = error.extensions.as_ref().and_then(|x| x.get("code")).cloned();
         return Err(match code {
             Some(Value::String(c)) if c == BAD_USER_INPUT => bad_request(&error.message),
+            Some(Value::String(c)) if c == UNAUTHENTICATED => unauthorized(),
             Some(Value::String(c)) if c == graphql::error::SERVICE_UNAVAILABLE => unavailable(),
             _ => {
                 tracing::error!(operation = operation.source(), error = %error.message, "legacy route failed");
@@ -74,14 +84,21 @@ pub async fn zero() -> Response {
 }
 
 /// `GET /passengerlist`: every passenger in the legacy order, unpaged.
-pub async fn list_passengers(State(state): State<AppState>) -> Response {
+pub async fn list_passengers(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let caller = state.tokens.caller_from(&headers);
     let page_size = state.config.max_page_size.max(1);
     let mut out = String::with_capacity(256 * 1024);
     out.push('[');
     let mut after: Option<String> = None;
     let mut first = true;
     loop {
-        let data = match run(&state, &operations::LIST_PASSENGERS, json!({ "first": page_size, "after": after })).await
+        let data = match run(
+            &state,
+            caller,
+            &operations::LIST_PASSENGERS,
+            json!({ "first": page_size, "after": after }),
+        )
+        .await
         {
             Ok(data) => data,
             Err(response) => return response,
@@ -114,11 +131,11 @@ pub async fn list_passengers(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /getpassenger/<uuid>`: the passenger, or 200 `null`.
-pub async fn get_passenger(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+pub async fn get_passenger(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let Some(id) = canonical_uuid(&id) else {
         return not_found();
     };
-    match run(&state, &operations::GET_PASSENGER, json!({ "id": id })).await {
+    match run(&state, state.tokens.caller_from(&headers), &operations::GET_PASSENGER, json!({ "id": id })).await {
         Ok(data) => legacy_json(StatusCode::OK, encode(&field(data, "passenger"))),
         Err(response) => response,
     }
@@ -138,7 +155,9 @@ pub async fn post_passenger(State(state): State<AppState>, headers: HeaderMap, b
         Ok(input) => input,
         Err(e) => return body_error(e),
     };
-    match run(&state, &operations::CREATE_PASSENGER, json!({ "input": input })).await {
+    match run(&state, state.tokens.caller_from(&headers), &operations::CREATE_PASSENGER, json!({ "input": input }))
+        .await
+    {
         Ok(data) => legacy_json(StatusCode::OK, encode(&field(field(data, "createPassenger"), "namesakes"))),
         Err(response) => response,
     }
@@ -158,18 +177,25 @@ pub async fn put_passenger(
         Ok(input) => input,
         Err(e) => return body_error(e),
     };
-    match run(&state, &operations::UPDATE_PASSENGER, json!({ "id": id, "input": input })).await {
+    match run(
+        &state,
+        state.tokens.caller_from(&headers),
+        &operations::UPDATE_PASSENGER,
+        json!({ "id": id, "input": input }),
+    )
+    .await
+    {
         Ok(_) => null_response(),
         Err(response) => response,
     }
 }
 
 /// `DELETE /deletepassenger/<uuid>`: 200 `null` whether or not the row existed.
-pub async fn delete_passenger(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+pub async fn delete_passenger(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let Some(id) = canonical_uuid(&id) else {
         return not_found();
     };
-    match run(&state, &operations::DELETE_PASSENGER, json!({ "id": id })).await {
+    match run(&state, state.tokens.caller_from(&headers), &operations::DELETE_PASSENGER, json!({ "id": id })).await {
         Ok(_) => null_response(),
         Err(response) => response,
     }

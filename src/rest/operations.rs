@@ -7,13 +7,25 @@ use async_graphql::{Request, Variables};
 
 /// A committed operation and its parsed form.
 pub struct Operation {
+    name: &'static str,
+    kind: &'static str,
     source: &'static str,
     parsed: OnceLock<Option<ExecutableDocument>>,
 }
 
 impl Operation {
-    const fn new(source: &'static str) -> Self {
-        Self { source, parsed: OnceLock::new() }
+    const fn new(name: &'static str, kind: &'static str, source: &'static str) -> Self {
+        Self { name, kind, source, parsed: OnceLock::new() }
+    }
+
+    /// The operation's name (for metrics).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// `query` or `mutation` (for metrics).
+    pub fn kind(&self) -> &'static str {
+        self.kind
     }
 
     /// The operation's text.
@@ -32,21 +44,29 @@ impl Operation {
 }
 
 macro_rules! operation {
-    ($file:literal) => {
-        Operation::new(concat!(include_str!($file), "\n", include_str!("operations/legacy_passenger.graphql")))
+    ($name:literal, $kind:literal, $file:literal) => {
+        Operation::new(
+            $name,
+            $kind,
+            concat!(include_str!($file), "\n", include_str!("operations/legacy_passenger.graphql")),
+        )
     };
 }
 
 /// `GET /getpassenger/<uuid>`.
-pub static GET_PASSENGER: Operation = operation!("operations/get_passenger.graphql");
+pub static GET_PASSENGER: Operation = operation!("LegacyGetPassenger", "query", "operations/get_passenger.graphql");
 /// `GET /passengerlist`, one page.
-pub static LIST_PASSENGERS: Operation = operation!("operations/list_passengers.graphql");
+pub static LIST_PASSENGERS: Operation =
+    operation!("LegacyListPassengers", "query", "operations/list_passengers.graphql");
 /// `POST /postpassenger`.
-pub static CREATE_PASSENGER: Operation = operation!("operations/create_passenger.graphql");
+pub static CREATE_PASSENGER: Operation =
+    operation!("LegacyCreatePassenger", "mutation", "operations/create_passenger.graphql");
 /// `PUT /putpassenger/<uuid>`.
-pub static UPDATE_PASSENGER: Operation = Operation::new(include_str!("operations/update_passenger.graphql"));
+pub static UPDATE_PASSENGER: Operation =
+    Operation::new("LegacyUpdatePassenger", "mutation", include_str!("operations/update_passenger.graphql"));
 /// `DELETE /deletepassenger/<uuid>`.
-pub static DELETE_PASSENGER: Operation = Operation::new(include_str!("operations/delete_passenger.graphql"));
+pub static DELETE_PASSENGER: Operation =
+    Operation::new("LegacyDeletePassenger", "mutation", include_str!("operations/delete_passenger.graphql"));
 
 /// Every operation, for tests that validate them against the schema.
 pub fn all() -> [&'static Operation; 5] {

@@ -10,6 +10,8 @@ pub const METHOD_NOT_ALLOWED: &str = "<!doctype html>\n<html lang=en>\n<title>40
 pub const UNSUPPORTED_MEDIA_TYPE: &str = "<!doctype html>\n<html lang=en>\n<title>415 Unsupported Media Type</title>\n<h1>Unsupported Media Type</h1>\n<p>Did not attempt to load JSON data because the request Content-Type was not &#39;application/json&#39;.</p>\n";
 /// 500.
 pub const INTERNAL_SERVER_ERROR: &str = "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n<p>The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application.</p>\n";
+/// 401 (the legacy service had no auth; same skeleton).
+pub const UNAUTHORIZED: &str = "<!doctype html>\n<html lang=en>\n<title>401 Unauthorized</title>\n<h1>Unauthorized</h1>\n<p>A valid API token is required: Authorization: Bearer &lt;token&gt;.</p>\n";
 /// 503 (the legacy service had none; same skeleton).
 pub const SERVICE_UNAVAILABLE: &str = "<!doctype html>\n<html lang=en>\n<title>503 Service Unavailable</title>\n<h1>Service Unavailable</h1>\n<p>The database is unavailable. Please retry later.</p>\n";
 

@@ -106,12 +106,24 @@ impl PassengerEvent {
 #[derive(Debug, Clone)]
 pub struct Events {
     sender: broadcast::Sender<PassengerEvent>,
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Events {
     /// A fan-out keeping at most `buffer` undelivered events per subscriber.
     pub fn new(buffer: usize) -> Self {
-        Self { sender: broadcast::channel(buffer.max(1)).0 }
+        Self { sender: broadcast::channel(buffer.max(1)).0, closing: tokio::sync::watch::channel(false).0 }
+    }
+
+    /// Ends every subscription (graceful shutdown): each stream completes.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Completes when [`Self::close`] has been called.
+    pub async fn closed(&self) {
+        let mut rx = self.closing.subscribe();
+        let _ = rx.wait_for(|closing| *closing).await;
     }
 
     /// A new subscriber, receiving every event published from now on.
