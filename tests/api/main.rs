@@ -8,6 +8,8 @@ mod graphql;
 mod health;
 mod helpers;
 mod migrations;
+mod operations;
+mod outage;
 mod playground;
 mod rest;
 mod schema_sdl;

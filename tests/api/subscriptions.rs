@@ -27,13 +27,22 @@ pub struct Subscription {
 impl Subscription {
     /// Opens a WebSocket on `/graphql` and subscribes to `query`.
     pub async fn open(address: &str, protocol: &str, query: &str, variables: Value) -> Self {
+        Self::open_inner(address, protocol, query, variables, json!({})).await
+    }
+
+    /// Like [`Self::open`], sending `payload` with `connection_init` (e.g. a token).
+    pub async fn open_with_payload(address: &str, protocol: &str, query: &str, payload: Value) -> Self {
+        Self::open_inner(address, protocol, query, json!({}), payload).await
+    }
+
+    async fn open_inner(address: &str, protocol: &str, query: &str, variables: Value, payload: Value) -> Self {
         let url = format!("{}/graphql", address.replace("http://", "ws://"));
         let mut request = url.into_client_request().unwrap();
         request.headers_mut().insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
         let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("WebSocket upgrade");
         assert_eq!(response.headers()["sec-websocket-protocol"], protocol);
         let mut sub = Self { socket, modern: protocol == "graphql-transport-ws" };
-        sub.send(json!({ "type": "connection_init", "payload": {} })).await;
+        sub.send(json!({ "type": "connection_init", "payload": payload })).await;
         let ack = sub.next_message().await;
         assert_eq!(ack["type"], "connection_ack", "{ack}");
         let kind = if sub.modern { "subscribe" } else { "start" };
