@@ -116,7 +116,7 @@ pub struct TestApp {
     /// The server's configuration.
     pub config: Config,
     _test_db: TestDb,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// Starts the server on a fresh, migrated database with default settings.
@@ -137,10 +137,17 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         let _ = stopped.await;
     }));
     let db = test_db.connect().await;
-    TestApp { address, db, client: reqwest::Client::new(), config, _test_db: test_db, _stop: stop }
+    TestApp { address, db, client: reqwest::Client::new(), config, _test_db: test_db, stop: Some(stop) }
 }
 
 impl TestApp {
+    /// Starts a graceful shutdown, as SIGTERM does.
+    pub fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
     /// Seeds the legacy CSV through the service's importer.
     pub async fn seed_titanic(&self) {
         passenger_api::seed::insert(&self.db, titanic_rows(), false).await.expect("seed");

@@ -332,3 +332,17 @@ async fn the_listener_reconnects_after_its_connection_is_killed() {
     graphql(&address, r#"mutation { createPassenger(input: { name: "After Kill" }) { id } }"#, json!({})).await;
     assert_eq!(sub.next_event().await["passenger"]["name"], "After Kill");
 }
+
+#[tokio::test]
+async fn shutting_down_turns_readiness_off_first_and_completes_open_subscriptions() {
+    let mut app = spawn_app_with(|c| c.shutdown_delay_secs = 1).await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    let mut sub = Subscription::open(&app.address, "graphql-transport-ws", EVENTS, json!({})).await;
+    let mut old = Subscription::open(&app.address, "graphql-ws", EVENTS, json!({})).await;
+    app.shut_down();
+    assert_eq!(sub.next_raw().await, json!({ "id": "1", "type": "complete" }));
+    assert_eq!(old.next_raw().await, json!({ "id": "1", "type": "complete" }));
+    let readiness = app.get("/readyz").await;
+    assert_eq!(readiness.status(), 503, "during the shutdown delay the listener is open but not ready");
+    assert_eq!(readiness.text().await.unwrap(), "shutting down\n");
+}
