@@ -151,13 +151,15 @@ fn body_error(error: BodyError) -> Response {
 
 /// `POST /postpassenger`: inserts, then answers every passenger with that name, oldest first.
 pub async fn post_passenger(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let caller = state.tokens.caller_from(&headers);
+    if !caller.can_write {
+        return unauthorized();
+    }
     let input = match body::parse(&headers, &body) {
         Ok(input) => input,
         Err(e) => return body_error(e),
     };
-    match run(&state, state.tokens.caller_from(&headers), &operations::CREATE_PASSENGER, json!({ "input": input }))
-        .await
-    {
+    match run(&state, caller, &operations::CREATE_PASSENGER, json!({ "input": input })).await {
         Ok(data) => legacy_json(StatusCode::OK, encode(&field(field(data, "createPassenger"), "namesakes"))),
         Err(response) => response,
     }
@@ -173,6 +175,10 @@ pub async fn put_passenger(
     let Some(id) = canonical_uuid(&id) else {
         return not_found();
     };
+    let caller = state.tokens.caller_from(&headers);
+    if !caller.can_write {
+        return unauthorized();
+    }
     let input = match body::parse(&headers, &body) {
         Ok(input) => input,
         Err(e) => return body_error(e),
