@@ -9,7 +9,7 @@ use super::Settings;
 use super::error::{GqlResult, bad_input, service_error};
 use super::inputs::{PassengerFilter, PassengerGroupBy, PassengerOrder};
 use super::loaders::PassengerLoader;
-use super::types::{PageInfo, Passenger, PassengerConnection, PassengerEdge, PassengerStats};
+use super::types::{Passenger, PassengerConnection, PassengerStats};
 use crate::service::filter::Filter;
 use crate::service::page::{self, Ordering, PageRequest};
 use crate::service::stats;
@@ -94,18 +94,13 @@ impl PassengerQuery {
         };
         let db = ctx.data::<DatabaseConnection>()?;
         let page = page::page(db, &request, DEFAULT_PAGE_SIZE).await.gql()?;
-        let edges: Vec<PassengerEdge> = page
-            .rows
-            .into_iter()
-            .map(|row| PassengerEdge { cursor: request.ordering.cursor(&row), node: row.into() })
-            .collect();
-        let page_info = PageInfo {
+        Ok(PassengerConnection {
+            rows: page.rows,
+            ordering: request.ordering,
             has_next_page: page.has_next_page,
             has_previous_page: page.has_previous_page,
-            start_cursor: edges.first().map(|e| e.cursor.clone()),
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
-        };
-        Ok(PassengerConnection { edges, page_info, filter: request.filter })
+            filter: request.filter,
+        })
     }
 
     /// Counts, survival and age/fare summaries of the passengers matching `filter`, one entry

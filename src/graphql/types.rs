@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::error::GqlResult;
 use crate::service::filter::Filter;
-use crate::service::page;
+use crate::service::page::{self, Ordering};
 use crate::service::passenger as service_passenger;
 use crate::service::stats::{GroupStats, Summary};
 
@@ -86,10 +86,14 @@ pub struct PageInfo {
 
 /// A page of passengers (Relay cursor connection).
 pub struct PassengerConnection {
-    /// The page's passengers with their cursors.
-    pub edges: Vec<PassengerEdge>,
-    /// Position of the page.
-    pub page_info: PageInfo,
+    /// The page's rows, in order.
+    pub rows: Vec<passenger::Model>,
+    /// The ordering the cursors encode.
+    pub ordering: Ordering,
+    /// More rows follow the page.
+    pub has_next_page: bool,
+    /// More rows precede the page.
+    pub has_previous_page: bool,
     /// The filter, kept to count the whole result on demand.
     pub filter: Option<Filter>,
 }
@@ -97,18 +101,23 @@ pub struct PassengerConnection {
 #[Object]
 impl PassengerConnection {
     /// The passengers of this page with their cursors.
-    async fn edges(&self) -> &[PassengerEdge] {
-        &self.edges
+    async fn edges(&self) -> Vec<PassengerEdge> {
+        self.rows.iter().map(|r| PassengerEdge { cursor: self.ordering.cursor(r), node: r.clone().into() }).collect()
     }
 
     /// The passengers of this page.
-    async fn nodes(&self) -> Vec<&Passenger> {
-        self.edges.iter().map(|e| &e.node).collect()
+    async fn nodes(&self) -> Vec<Passenger> {
+        self.rows.iter().cloned().map(Into::into).collect()
     }
 
     /// Where this page sits in the whole result.
-    async fn page_info(&self) -> &PageInfo {
-        &self.page_info
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+            start_cursor: self.rows.first().map(|r| self.ordering.cursor(r)),
+            end_cursor: self.rows.last().map(|r| self.ordering.cursor(r)),
+        }
     }
 
     /// Number of passengers matching the filter, over all pages (costs one COUNT query).
