@@ -181,7 +181,13 @@ impl Ordering {
             } else {
                 (Order::Asc, NullOrdering::Last)
             };
-            query = query.order_by_with_nulls(sort.key.column(), order, nulls);
+            // The unique keys are never NULL: a plain ORDER BY lets both backends walk their
+            // index (SQLite's rowid, PostgreSQL's btree) instead of sorting the table.
+            query = if sort.key.is_unique() {
+                query.order_by(sort.key.column(), order)
+            } else {
+                query.order_by_with_nulls(sort.key.column(), order, nulls)
+            };
         }
         query
     }
