@@ -17,12 +17,22 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Opens the connection pool described by `config`.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    open(config, config.db_max_connections.max(1), config.db_acquire_timeout()).await
+}
+
+/// A one-connection pool for health checks, apart from the main pool: a pool busy with slow
+/// queries must not make a healthy database look down.
+pub async fn connect_probe(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    open(config, 1, Duration::from_secs(1)).await
+}
+
+async fn open(config: &Config, max_connections: u32, timeout: Duration) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(config.database_url.clone());
     options
-        .max_connections(config.db_max_connections.max(1))
+        .max_connections(max_connections)
         .min_connections(0)
-        .acquire_timeout(config.db_acquire_timeout())
-        .connect_timeout(config.db_acquire_timeout())
+        .acquire_timeout(timeout)
+        .connect_timeout(timeout)
         .test_before_acquire_if_idle_for(Duration::from_secs(5))
         .sqlx_logging(false);
     if is_sqlite(&config.database_url) {
@@ -41,6 +51,33 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
 /// Whether `url` selects the SQLite backend.
 pub fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
+}
+
+/// Closes the pool's idle connections that no longer answer (after a database restart they
+/// are dead), so that the next requests get fresh ones instead of an error.
+pub async fn flush_stale(db: &DatabaseConnection) {
+    async fn flush<DB: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<DB>) -> usize {
+        use sea_orm::sqlx::Connection as _;
+        let mut held = Vec::new();
+        let mut closed = 0;
+        while let Some(mut connection) = pool.try_acquire() {
+            if connection.ping().await.is_ok() {
+                held.push(connection);
+            } else {
+                connection.close_on_drop();
+                closed += 1;
+            }
+        }
+        closed
+    }
+    let closed = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => flush(db.get_postgres_connection_pool()).await,
+        sea_orm::DatabaseBackend::Sqlite => flush(db.get_sqlite_connection_pool()).await,
+        _ => 0,
+    };
+    if closed > 0 {
+        tracing::info!(closed, "closed dead pooled connections");
+    }
 }
 
 /// Answers whether the database accepts a trivial query right now.

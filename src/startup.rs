@@ -39,8 +39,9 @@ impl Application {
         let recorder = metrics.clone();
         db.set_metric_callback(move |info| recorder.statement(&info.statement.sql, info.failed, info.elapsed));
         let migrated = config.no_migrate || Self::migrate_at_start(&db).await?;
-        let database_up = tokio::time::timeout(Duration::from_millis(500), db::is_ready(&db)).await.unwrap_or(false);
-        let health = Arc::new(Health::new(database_up, migrated));
+        let probe = db::connect_probe(&config).await?;
+        let database_up = tokio::time::timeout(Duration::from_millis(500), db::is_ready(&probe)).await.unwrap_or(false);
+        let health = Arc::new(Health::new(probe, database_up, migrated));
         let tokens = Tokens::new(
             config.load_tokens().map_err(|e| AppError::ConfigFile {
                 path: config.api_tokens_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),

@@ -110,7 +110,7 @@ impl PassengerSubscription {
             let out = match item {
                 Err(e) => Some(Err(e)),
                 Ok(Some(event)) => {
-                    let row: entity::passenger::Model = event.row.into();
+                    let row = event.row;
                     filter.as_ref().is_none_or(|f| f.matches(&row)).then(|| {
                         Ok(PassengerEvent {
                             kind: event.kind.into(),

@@ -18,17 +18,21 @@ use super::AppState;
 use crate::db;
 
 /// What the service knows about its own state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Health {
+    probe: DatabaseConnection,
     database_up: AtomicBool,
     migrated: AtomicBool,
     shutting_down: AtomicBool,
 }
 
 impl Health {
-    /// Initial state: whether the database answered and the schema is migrated.
-    pub fn new(database_up: bool, migrated: bool) -> Self {
+    /// Initial state: whether the database answered and the schema is migrated. `probe` is a
+    /// connection of its own (`db::connect_probe`), so that a saturated pool does not read as
+    /// a database outage.
+    pub fn new(probe: DatabaseConnection, database_up: bool, migrated: bool) -> Self {
         Self {
+            probe,
             database_up: AtomicBool::new(database_up),
             migrated: AtomicBool::new(migrated),
             shutting_down: AtomicBool::new(false),
@@ -61,7 +65,7 @@ async fn ping(db: &DatabaseConnection) -> bool {
 /// Checks the database every `interval` forever, applying pending migrations once it answers.
 pub async fn monitor(db: DatabaseConnection, health: Arc<Health>, migrate: bool, interval: Duration) {
     loop {
-        let up = ping(&db).await;
+        let up = ping(&health.probe).await;
         if up && !health.migrated.load(Ordering::Relaxed) {
             if !migrate {
                 health.migrated.store(true, Ordering::Relaxed);
@@ -78,7 +82,10 @@ pub async fn monitor(db: DatabaseConnection, health: Arc<Health>, migrate: bool,
         let was_up = health.database_up.swap(up, Ordering::Relaxed);
         match (was_up, up) {
             (true, false) => tracing::warn!("database unreachable; answering 503 until it is back"),
-            (false, true) => tracing::info!("database reachable again"),
+            (false, true) => {
+                tracing::info!("database reachable again");
+                db::flush_stale(&db).await;
+            }
             _ => {}
         }
         tokio::time::sleep(interval).await;
@@ -93,7 +100,7 @@ pub async fn healthz() -> impl IntoResponse {
 /// `GET /readyz`: 200 when the database answers now, the schema is migrated and the service
 /// is not shutting down; 503 otherwise.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let up = ping(&state.db).await;
+    let up = ping(&state.health.probe).await;
     state.health.database_up.store(up, Ordering::Relaxed);
     if state.health.ready() {
         (StatusCode::OK, "ready\n")

@@ -149,15 +149,23 @@ fn body_error(error: BodyError) -> Response {
     }
 }
 
+/// The caller of a write and its parsed body; a caller without write access is refused with
+/// 401 before the body is even read.
+#[allow(clippy::result_large_err)] // the error is the response itself, returned at once
+fn write_request(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(Caller, serde_json::Value), Response> {
+    let caller = state.tokens.caller_from(headers);
+    if !caller.can_write {
+        return Err(unauthorized());
+    }
+    let input = body::parse(headers, body).map_err(body_error)?;
+    Ok((caller, input))
+}
+
 /// `POST /postpassenger`: inserts, then answers every passenger with that name, oldest first.
 pub async fn post_passenger(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let caller = state.tokens.caller_from(&headers);
-    if !caller.can_write {
-        return unauthorized();
-    }
-    let input = match body::parse(&headers, &body) {
-        Ok(input) => input,
-        Err(e) => return body_error(e),
+    let (caller, input) = match write_request(&state, &headers, &body) {
+        Ok(request) => request,
+        Err(response) => return response,
     };
     match run(&state, caller, &operations::CREATE_PASSENGER, json!({ "input": input })).await {
         Ok(data) => legacy_json(StatusCode::OK, encode(&field(field(data, "createPassenger"), "namesakes"))),
@@ -175,22 +183,11 @@ pub async fn put_passenger(
     let Some(id) = canonical_uuid(&id) else {
         return not_found();
     };
-    let caller = state.tokens.caller_from(&headers);
-    if !caller.can_write {
-        return unauthorized();
-    }
-    let input = match body::parse(&headers, &body) {
-        Ok(input) => input,
-        Err(e) => return body_error(e),
+    let (caller, input) = match write_request(&state, &headers, &body) {
+        Ok(request) => request,
+        Err(response) => return response,
     };
-    match run(
-        &state,
-        state.tokens.caller_from(&headers),
-        &operations::UPDATE_PASSENGER,
-        json!({ "id": id, "input": input }),
-    )
-    .await
-    {
+    match run(&state, caller, &operations::UPDATE_PASSENGER, json!({ "id": id, "input": input })).await {
         Ok(_) => null_response(),
         Err(response) => response,
     }

@@ -44,9 +44,20 @@ pub enum ServiceError {
 
 impl From<DbErr> for ServiceError {
     fn from(err: DbErr) -> Self {
-        match err {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable(err),
-            other => Self::Database(other),
+        if is_connection_failure(&err) { Self::Unavailable(err) } else { Self::Database(err) }
+    }
+}
+
+/// Whether `err` means the database could not be reached (as opposed to a failed statement):
+/// no connection available, or a connection that broke mid-way (I/O, closed).
+fn is_connection_failure(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(e.as_ref(), Sqlx::Io(_) | Sqlx::PoolClosed | Sqlx::PoolTimedOut | Sqlx::WorkerCrashed)
         }
+        _ => false,
     }
 }

@@ -18,7 +18,6 @@ use entity::passenger::Model;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
-use uuid::Uuid;
 
 /// The PostgreSQL NOTIFY channel of passenger-api.
 pub const CHANNEL: &str = "passenger_api_events";
@@ -35,70 +34,21 @@ pub enum EventKind {
 }
 
 /// One change. `row` is the row after the change, or the last state of a deleted row (so
-/// that subscription filters can apply to deletions too).
+/// that subscription filters can apply to deletions too). Serialised, it fits comfortably in
+/// a NOTIFY payload (< 1 KiB; the limit is 8000 bytes, and a 150-character name is at most
+/// 600 bytes of UTF-8).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PassengerEvent {
     /// What happened.
     pub kind: EventKind,
     /// The row.
-    pub row: EventRow,
-}
-
-/// The row of an event, in a form that fits comfortably in a NOTIFY payload (< 1 KiB; the
-/// limit is 8000 bytes: a 150-character name is at most 600 bytes of UTF-8).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct EventRow {
-    pub uuid: Uuid,
-    pub survived: Option<bool>,
-    pub passenger_class: Option<i32>,
-    pub name: Option<String>,
-    pub sex: Option<String>,
-    pub age: Option<f64>,
-    pub siblings_or_spouses_aboard: Option<i32>,
-    pub parents_or_children_aboard: Option<i32>,
-    pub fare: Option<f64>,
-    pub seq: i64,
-}
-
-impl From<Model> for EventRow {
-    fn from(m: Model) -> Self {
-        Self {
-            uuid: m.uuid,
-            survived: m.survived,
-            passenger_class: m.passenger_class,
-            name: m.name,
-            sex: m.sex,
-            age: m.age,
-            siblings_or_spouses_aboard: m.siblings_or_spouses_aboard,
-            parents_or_children_aboard: m.parents_or_children_aboard,
-            fare: m.fare,
-            seq: m.seq,
-        }
-    }
-}
-
-impl From<EventRow> for Model {
-    fn from(r: EventRow) -> Self {
-        Self {
-            uuid: r.uuid,
-            survived: r.survived,
-            passenger_class: r.passenger_class,
-            name: r.name,
-            sex: r.sex,
-            age: r.age,
-            siblings_or_spouses_aboard: r.siblings_or_spouses_aboard,
-            parents_or_children_aboard: r.parents_or_children_aboard,
-            fare: r.fare,
-            seq: r.seq,
-        }
-    }
+    pub row: Model,
 }
 
 impl PassengerEvent {
     /// An event of `kind` about `row`.
     pub fn new(kind: EventKind, row: Model) -> Self {
-        Self { kind, row: row.into() }
+        Self { kind, row }
     }
 }
 

@@ -168,7 +168,7 @@ impl Ordering {
                 all = all.add(equals(sort.key.column(), value));
             }
             let sort = self.0[i];
-            all = all.add(strictly_beyond(sort.key.column(), &cursor[i], sort.descending != reverse));
+            all = all.add(strictly_beyond(sort.key, &cursor[i], sort.descending != reverse));
             any = any.add(all);
         }
         any
@@ -198,11 +198,13 @@ fn equals(column: Column, value: &Value) -> Condition {
 }
 
 /// NULL is the largest value: beyond it ascending there is nothing; descending, every non-NULL.
-fn strictly_beyond(column: Column, value: &Value, descending: bool) -> Condition {
-    let col = Expr::col(column);
+/// The unique keys are never NULL, so their condition is a plain range the index serves.
+fn strictly_beyond(key: SortKey, value: &Value, descending: bool) -> Condition {
+    let col = Expr::col(key.column());
     match (is_null(value), descending) {
         (true, false) => Condition::all().add(Expr::cust("1 = 0")),
         (true, true) => Condition::all().add(col.is_not_null()),
+        (false, false) if key.is_unique() => Condition::all().add(col.gt(value.clone())),
         (false, false) => Condition::any().add(col.clone().gt(value.clone())).add(col.is_null()),
         (false, true) => Condition::all().add(col.lt(value.clone())),
     }
