@@ -159,6 +159,65 @@ async fn requests_get_a_fast_503_during_an_outage_and_succeed_again_after_it_wit
 }
 
 #[tokio::test]
+async fn a_database_restart_under_load_gives_only_200s_and_503s_and_recovers() {
+    let Some(pg) = OwnPostgres::create() else {
+        eprintln!("NOTE: PostgreSQL server binaries not installed; the outage test checks nothing here");
+        return;
+    };
+    pg.start();
+    let address = start_app(&pg.url()).await;
+    wait_for(&format!("{address}/readyz"), 200, Duration::from_secs(10)).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load: Vec<_> = (0..16)
+        .map(|i| {
+            let (address, stop) = (address.clone(), stop.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut statuses = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let query = if i % 2 == 0 {
+                        json!({ "query": "{ passengers(first: 5) { totalCount nodes { name } } }" })
+                    } else {
+                        json!({ "query": format!("mutation {{ createPassenger(input: {{ name: \"Load {i}\" }}) {{ id }} }}") })
+                    };
+                    let response = client.post(format!("{address}/graphql")).json(&query).send().await;
+                    let response = response.unwrap_or_else(|e| panic!("request failed outright: {e}"));
+                    let status = response.status().as_u16();
+                    let body: Value = response.json().await.unwrap_or(Value::Null);
+                    let code = body["errors"][0]["extensions"]["code"].as_str().unwrap_or("ok").to_owned();
+                    statuses.push((status, code));
+                }
+                statuses
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    pg.stop();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    pg.start();
+    wait_for(&format!("{address}/readyz"), 200, Duration::from_secs(15)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut all = Vec::new();
+    for task in load {
+        all.extend(task.await.unwrap());
+    }
+    let odd: Vec<_> = all
+        .iter()
+        .filter(|(status, code)| !matches!((status, code.as_str()), (200, "ok") | (200 | 503, "SERVICE_UNAVAILABLE")))
+        .collect();
+    assert!(odd.is_empty(), "only successes and SERVICE_UNAVAILABLE expected, got {odd:?}");
+    assert!(all.iter().any(|(_, code)| code == "SERVICE_UNAVAILABLE"), "the outage was noticed");
+    assert_eq!(
+        all.last().map(|(s, c)| (*s, c.as_str())),
+        Some((200, "ok")),
+        "requests succeed again after the restart"
+    );
+    let (code, body) = graphql(&address, "{ passengers(first: 1) { totalCount } }").await;
+    assert_eq!(code, 200, "{body}");
+}
+
+#[tokio::test]
 async fn the_service_starts_with_the_database_down_and_recovers_when_it_comes_up() {
     let Some(pg) = OwnPostgres::create() else {
         eprintln!("NOTE: PostgreSQL server binaries not installed; the outage test checks nothing here");
