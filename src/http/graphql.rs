@@ -249,7 +249,7 @@ pub async fn graphql_get(
     }
 }
 
-/// What went wrong before a response could be produced by the schema.
+/// How a request ended: executed by the schema, refused for its method, or cut off by the timeout.
 enum Outcome {
     Executed,
     NotAllowedOverGet,
