@@ -97,6 +97,24 @@ async fn start_app(url: &str) -> String {
     address
 }
 
+/// A private cluster, or `None` (with a note) when PostgreSQL's server binaries are missing.
+fn own_postgres() -> Option<OwnPostgres> {
+    let pg = OwnPostgres::create();
+    if pg.is_none() {
+        eprintln!("NOTE: PostgreSQL server binaries not installed; the outage test checks nothing here");
+    }
+    pg
+}
+
+/// A started private cluster and a ready service on it.
+async fn running() -> Option<(OwnPostgres, String)> {
+    let pg = own_postgres()?;
+    pg.start();
+    let address = start_app(&pg.url()).await;
+    wait_for(&format!("{address}/readyz"), 200, Duration::from_secs(10)).await;
+    Some((pg, address))
+}
+
 async fn status(url: &str) -> u16 {
     reqwest::get(url).await.unwrap().status().as_u16()
 }
@@ -136,13 +154,7 @@ async fn assert_fast_503(address: &str) {
 
 #[tokio::test]
 async fn requests_get_a_fast_503_during_an_outage_and_succeed_again_after_it_without_a_restart() {
-    let Some(pg) = OwnPostgres::create() else {
-        eprintln!("NOTE: PostgreSQL server binaries not installed; the outage test checks nothing here");
-        return;
-    };
-    pg.start();
-    let address = start_app(&pg.url()).await;
-    wait_for(&format!("{address}/readyz"), 200, Duration::from_secs(10)).await;
+    let Some((pg, address)) = running().await else { return };
     let (_, created) = graphql(&address, r#"mutation { createPassenger(input: { name: "Survivor" }) { id } }"#).await;
     assert!(created["data"]["createPassenger"]["id"].is_string(), "{created}");
 
@@ -160,13 +172,7 @@ async fn requests_get_a_fast_503_during_an_outage_and_succeed_again_after_it_wit
 
 #[tokio::test]
 async fn a_database_restart_under_load_gives_only_200s_and_503s_and_recovers() {
-    let Some(pg) = OwnPostgres::create() else {
-        eprintln!("NOTE: PostgreSQL server binaries not installed; the outage test checks nothing here");
-        return;
-    };
-    pg.start();
-    let address = start_app(&pg.url()).await;
-    wait_for(&format!("{address}/readyz"), 200, Duration::from_secs(10)).await;
+    let Some((pg, address)) = running().await else { return };
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load: Vec<_> = (0..16)
         .map(|i| {
@@ -219,10 +225,7 @@ async fn a_database_restart_under_load_gives_only_200s_and_503s_and_recovers() {
 
 #[tokio::test]
 async fn the_service_starts_with_the_database_down_and_recovers_when_it_comes_up() {
-    let Some(pg) = OwnPostgres::create() else {
-        eprintln!("NOTE: PostgreSQL server binaries not installed; the outage test checks nothing here");
-        return;
-    };
+    let Some(pg) = own_postgres() else { return };
     let address = start_app(&pg.url()).await;
     assert_eq!(status(&format!("{address}/readyz")).await, 503);
     assert_fast_503(&address).await;
