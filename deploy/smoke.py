@@ -144,8 +144,8 @@ def main():
             fail("metrics scrape path does not serve Prometheus text")
         print(f"scrape {annotations['prometheus.io/path']}: ok")
         _, _, body = get(base + "/passengerlist", timeout=10)
-        if body.count(b'"uuid"') != 887:
-            fail("the seed job's rows are not served")
+        if body.count(b'"uuid"') != 887 or not body.startswith(b'[{"age":22.0,"fare":7.25,"name":"Mr. Owen Harris Braund"'):
+            fail("the seed job's historical passengers are not served")
         body = b'{"survived":true,"passengerClass":2,"name":"Smoke","sex":"male","age":1,"siblingsOrSpousesAboard":0,"parentsOrChildrenAboard":0,"fare":1}'
         request = urllib.request.Request(base + "/postpassenger", data=body, method="POST", headers={"content-type": "application/json"})
         try:

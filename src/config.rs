@@ -34,7 +34,8 @@ pub enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL) and exit.
     Schema,
-    /// Import passengers from a legacy CSV file, or generate synthetic ones.
+    /// Load the bundled historical passengers (887, in CSV order), import a legacy CSV file,
+    /// or generate synthetic passengers.
     Seed(SeedArgs),
     /// Print an Apollo persisted-query manifest (the allow-list format) for .graphql files.
     PersistedQueries {
@@ -48,8 +49,9 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct SeedArgs {
     /// CSV file in the legacy format (header
-    /// `Survived,Pclass,Name,Sex,Age,Siblings_Spouses_Aboard,Parents_Children_Aboard,Fare`).
-    #[arg(required_unless_present = "synthetic", conflicts_with = "synthetic")]
+    /// `Survived,Pclass,Name,Sex,Age,Siblings_Spouses_Aboard,Parents_Children_Aboard,Fare`);
+    /// without it, the bundled historical passengers are loaded.
+    #[arg(conflicts_with = "synthetic")]
     pub file: Option<PathBuf>,
     /// Generate this many plausible random passengers instead of reading a file.
     #[arg(long, value_name = "N")]
@@ -92,6 +94,12 @@ pub struct Config {
     /// Do not apply database migrations when the server starts.
     #[arg(long, env = "NO_MIGRATE", global = true)]
     pub no_migrate: bool,
+
+    /// Do not load the bundled historical passengers into an SQLite database that `serve`
+    /// creates (by default a new SQLite file starts with the 887 passengers; an existing
+    /// database, or a PostgreSQL one, is never seeded implicitly).
+    #[arg(long, env = "NO_SEED", global = true)]
+    pub no_seed: bool,
 
     /// Log filter, in `tracing` syntax (`info`, `passenger_api=debug,warn`, ...).
     #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true)]
@@ -297,8 +305,11 @@ mod tests {
     }
 
     #[test]
-    fn seed_needs_a_file_or_a_synthetic_count() {
-        assert!(Cli::try_parse_from(["passenger-api", "seed"]).is_err());
+    fn seed_takes_a_file_a_synthetic_count_or_nothing_for_the_bundled_data() {
+        let cli = Cli::try_parse_from(["passenger-api", "seed"]).unwrap();
+        let Some(Command::Seed(args)) = cli.command else { panic!("not seed") };
+        assert!(args.file.is_none() && args.synthetic.is_none());
+        assert!(Cli::try_parse_from(["passenger-api", "seed", "x.csv", "--synthetic", "3"]).is_err());
         let cli = Cli::try_parse_from(["passenger-api", "seed", "--synthetic", "10", "--if-empty"]).unwrap();
         let Some(Command::Seed(args)) = cli.command else { panic!("not seed") };
         assert_eq!(args.synthetic, Some(10));

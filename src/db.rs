@@ -48,6 +48,22 @@ async fn open(config: &Config, max_connections: u32, timeout: Duration) -> Resul
     Database::connect(options).await
 }
 
+/// The file of an SQLite URL that does not exist yet: `serve` is about to create it (and may
+/// seed it). `None` for PostgreSQL, in-memory databases and files that exist.
+pub fn new_sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    use std::str::FromStr;
+    if !is_sqlite(url) || url.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    let options = sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    let path = options.get_filename();
+    let name = path.to_string_lossy();
+    if name.is_empty() || path.exists() {
+        return None;
+    }
+    Some(path.to_path_buf())
+}
+
 /// Whether `url` selects the SQLite backend.
 pub fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
@@ -113,6 +129,18 @@ mod tests {
     fn redact_leaves_urls_without_password_alone() {
         assert_eq!(redact("sqlite://passenger-api.db"), "sqlite://passenger-api.db");
         assert_eq!(redact("postgres://postgres@127.0.0.1/x"), "postgres://postgres@127.0.0.1/x");
+    }
+
+    #[test]
+    fn only_a_missing_sqlite_file_counts_as_new() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fresh.db");
+        let url = format!("sqlite://{}", path.display());
+        assert_eq!(new_sqlite_file(&url), Some(path.clone()));
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(new_sqlite_file(&url), None);
+        assert_eq!(new_sqlite_file("sqlite::memory:"), None);
+        assert_eq!(new_sqlite_file("postgres://u@127.0.0.1/db"), None);
     }
 
     #[test]

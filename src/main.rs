@@ -53,20 +53,20 @@ async fn migrate(config: &Config) -> Result<(), AppError> {
 }
 
 async fn seed(config: &Config, args: SeedArgs) -> Result<(), AppError> {
-    let rows = match (&args.file, args.synthetic) {
-        (_, Some(n)) => seed::synthetic(n, rand_seed()).collect(),
+    let (rows, source) = match (&args.file, args.synthetic) {
+        (_, Some(n)) => (seed::synthetic(n, rand_seed()).collect(), format!("{n} synthetic passengers")),
         (Some(path), None) => {
             let file = std::fs::File::open(path)
                 .map_err(|source| AppError::SeedFile { path: path.display().to_string(), source })?;
-            seed::parse_csv(std::io::BufReader::new(file))?
+            (seed::parse_csv(std::io::BufReader::new(file))?, path.display().to_string())
         }
-        (None, None) => Vec::new(),
+        (None, None) => (seed::bundled()?, "the bundled historical passengers".to_owned()),
     };
     let db = db::connect(config).await?;
     migration::run(&db).await?;
     let started = std::time::Instant::now();
     match seed::insert(&db, rows, args.if_empty).await? {
-        SeedOutcome::Inserted(n) => tracing::info!(rows = n, elapsed = ?started.elapsed(), "seeded"),
+        SeedOutcome::Inserted(n) => tracing::info!(rows = n, elapsed = ?started.elapsed(), source = %source, "seeded"),
         SeedOutcome::SkippedNonEmpty(n) => tracing::info!(existing = n, "table not empty; nothing seeded (--if-empty)"),
     }
     Ok(())

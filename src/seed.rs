@@ -1,7 +1,10 @@
-//! Seeding: import of the legacy `titanic.csv` format, and synthetic data for load tests.
+//! Seeding: the bundled historical passengers, import of the legacy `titanic.csv` format, and
+//! synthetic data for load tests.
 //!
-//! A CSV import validates every row before it writes anything, then inserts in batches inside
-//! one transaction: either the whole file lands or nothing does.
+//! The 887 historical passengers are the product's data: `data/titanic.csv` (the legacy file,
+//! byte for byte) is compiled into the binary, so every installed binary and container image
+//! carries them. A CSV import validates every row before it writes anything, then inserts in
+//! batches inside one transaction: either the whole file lands or nothing does.
 
 use std::io::Read;
 
@@ -14,6 +17,18 @@ use crate::service::{PassengerData, ServiceError, ValidationError, passenger};
 /// The header line of the legacy CSV file, column for column.
 pub const CSV_HEADER: [&str; 8] =
     ["Survived", "Pclass", "Name", "Sex", "Age", "Siblings_Spouses_Aboard", "Parents_Children_Aboard", "Fare"];
+
+/// The legacy `titanic.csv`, byte for byte, as shipped in `data/titanic.csv`.
+pub const BUNDLED_CSV: &[u8] = include_bytes!("../data/titanic.csv");
+
+/// SHA-256 of [`BUNDLED_CSV`] (lower-case hex), the fingerprint of the historical dataset.
+pub const BUNDLED_CSV_SHA256: &str = "25eee9a172d5e2af5381c370da93cbe0f06fdc3866c6075681b973af99d2aecc";
+
+/// The bundled historical passengers, in CSV order, parsed and validated by the same importer
+/// as any other file.
+pub fn bundled() -> Result<Vec<PassengerData>, SeedError> {
+    parse_csv(BUNDLED_CSV)
+}
 
 /// Failure of a seed run. Nothing is written in any case.
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +133,8 @@ pub async fn insert(
             return Ok(SeedOutcome::SkippedNonEmpty(existing));
         }
     }
-    let bar = ProgressBar::new(rows.len() as u64);
+    // Only imports that take a while get a progress bar (and only on a terminal).
+    let bar = if rows.len() >= 10_000 { ProgressBar::new(rows.len() as u64) } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} rows ({per_sec}, {eta} left)")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -236,6 +252,16 @@ mod tests {
         let (line, problem) = line_of("a,b,c\n1,2,3\n");
         assert_eq!(line, 1);
         assert!(problem.starts_with("expected header"), "{problem}");
+    }
+
+    #[test]
+    fn the_bundled_dataset_is_the_legacy_file_and_parses_into_887_rows() {
+        use sha2::{Digest, Sha256};
+        assert_eq!(format!("{:x}", Sha256::digest(BUNDLED_CSV)), BUNDLED_CSV_SHA256);
+        let rows = bundled().unwrap();
+        assert_eq!(rows.len(), 887);
+        assert_eq!(rows[0].name.as_deref(), Some("Mr. Owen Harris Braund"));
+        assert_eq!(rows[886].name.as_deref(), Some("Mr. Patrick Dooley"));
     }
 
     #[test]

@@ -35,10 +35,14 @@ impl Application {
     /// not stop the start: the service answers 503 and migrates as soon as it is back.
     pub async fn build(config: Config) -> Result<Self, AppError> {
         let metrics = Arc::new(Metrics::default());
+        let new_file = db::new_sqlite_file(&config.database_url);
         let mut db = db::connect(&config).await?;
         let recorder = metrics.clone();
         db.set_metric_callback(move |info| recorder.statement(&info.statement.sql, info.failed, info.elapsed));
         let migrated = config.no_migrate || Self::migrate_at_start(&db).await?;
+        if let Some(path) = new_file.filter(|_| migrated && !config.no_seed) {
+            Self::seed_new_database(&db, &path).await?;
+        }
         let probe = db::connect_probe(&config).await?;
         let database_up = tokio::time::timeout(Duration::from_millis(500), db::is_ready(&probe)).await.unwrap_or(false);
         let health = Arc::new(Health::new(probe, database_up, migrated));
@@ -91,6 +95,20 @@ impl Application {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Loads the bundled historical passengers into the SQLite file this start created.
+    async fn seed_new_database(db: &DatabaseConnection, path: &std::path::Path) -> Result<(), AppError> {
+        let rows = crate::seed::bundled()?;
+        let outcome = crate::seed::insert(db, rows, true).await?;
+        if let crate::seed::SeedOutcome::Inserted(n) = outcome {
+            tracing::info!(
+                rows = n,
+                file = %path.display(),
+                "new database: loaded the bundled historical passengers (NO_SEED=true turns this off)"
+            );
+        }
+        Ok(())
     }
 
     /// The port the server listens on.

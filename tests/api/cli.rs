@@ -51,6 +51,74 @@ async fn migrate_then_seed_from_the_command_line_fill_the_database() {
 }
 
 #[tokio::test]
+async fn seed_without_a_file_loads_the_bundled_passengers_and_if_empty_then_writes_nothing() {
+    let test_db = TestDb::new().await;
+    let out = run(&["seed"], &test_db.url);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the bundled historical passengers"));
+    let db = test_db.connect().await;
+    use sea_orm::{EntityTrait, QueryOrder};
+    let rows = entity::passenger::Entity::find().order_by_asc(entity::passenger::Column::Seq).all(&db).await.unwrap();
+    assert_eq!(rows.len(), 887);
+    assert_eq!(rows[0].name.as_deref(), Some("Mr. Owen Harris Braund"));
+    assert_eq!(rows[886].name.as_deref(), Some("Mr. Patrick Dooley"));
+    let out = run(&["seed", "--if-empty"], &test_db.url);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing seeded"));
+    assert_eq!(passenger_api::service::passenger::count(&db).await.unwrap(), 887);
+}
+
+#[test]
+fn the_default_command_in_an_empty_directory_serves_the_historical_passengers() {
+    // What a newcomer does: `cargo run --release` in the checkout, then curl the list.
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--bind", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("NO_SEED")
+        .env("LOG_FORMAT", "json")
+        .env("PLAYGROUND_ASSETS_DIR", "/nonexistent")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = String::new();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap());
+    let address = loop {
+        use std::io::BufRead;
+        let mut line = String::new();
+        assert!(lines.read_line(&mut line).unwrap() > 0, "server exited:\n{log}");
+        log.push_str(&line);
+        if let Some(at) = line.find("listening on http://") {
+            let rest = &line[at + "listening on http://".len()..];
+            break rest[..rest.find(|c: char| c == '"' || c.is_whitespace()).unwrap()].to_owned();
+        }
+    };
+    assert!(log.contains("loaded the bundled historical passengers"), "{log}");
+    assert!(dir.path().join("passenger-api.db").is_file());
+    let body = http_get(&address, "/passengerlist");
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    let (head, json) = body.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let list: serde_json::Value = serde_json::from_str(json).unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 887);
+    assert_eq!(list[0]["name"], "Mr. Owen Harris Braund");
+    assert_eq!(list[886]["name"], "Mr. Patrick Dooley");
+}
+
+/// A plain HTTP/1.1 GET with `Connection: close`; the raw answer.
+fn http_get(address: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[tokio::test]
 async fn seed_with_a_bad_file_exits_non_zero_naming_the_line() {
     let test_db = TestDb::new().await;
     let dir = tempfile::tempdir().unwrap();

@@ -88,21 +88,14 @@ pub fn postgres_only(test: &str) -> Option<String> {
     url
 }
 
-/// Path of the legacy seed file: `TITANIC_CSV`, default `../shared/titanic.csv`.
+/// Path of the historical dataset shipped in the repository (`data/titanic.csv`).
 pub fn titanic_csv() -> PathBuf {
-    let path = std::env::var("TITANIC_CSV").map_or_else(|_| PathBuf::from("../shared/titanic.csv"), PathBuf::from);
-    assert!(
-        path.is_file(),
-        "legacy seed data not found at {} (set TITANIC_CSV): this test cannot run without it",
-        path.display()
-    );
-    path
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/titanic.csv"))
 }
 
-/// The legacy CSV rows, parsed by the service's own importer.
+/// The bundled historical passengers, parsed by the service's own importer.
 pub fn titanic_rows() -> Vec<passenger_api::service::PassengerData> {
-    let file = std::fs::File::open(titanic_csv()).expect("open titanic.csv");
-    passenger_api::seed::parse_csv(file).expect("titanic.csv parses")
+    passenger_api::seed::bundled().expect("the bundled dataset parses")
 }
 
 /// A running server on a random port with its own database.
@@ -126,9 +119,16 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the server on a fresh, migrated database, after `configure` adjusted the settings.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-    let test_db = TestDb::new().await;
+    spawn_app_on(TestDb::new().await, configure).await
+}
+
+/// Starts the server on `test_db` (not yet created, for SQLite), after `configure` adjusted
+/// the settings.
+pub async fn spawn_app_on(test_db: TestDb, configure: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::with_database_url(&test_db.url);
     config.bind = "127.0.0.1:0".parse().expect("addr");
+    // Tests arrange their own data; the zero-setup seeding of new files has tests of its own.
+    config.no_seed = true;
     configure(&mut config);
     let app = Application::build(config.clone()).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());

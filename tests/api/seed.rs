@@ -4,7 +4,7 @@ use entity::passenger;
 use passenger_api::seed::{self, SeedError, SeedOutcome};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
-use crate::helpers::{TestDb, titanic_rows};
+use crate::helpers::{TestDb, postgres_only, spawn_app_on, titanic_rows};
 
 const HEADER: &str = "Survived,Pclass,Name,Sex,Age,Siblings_Spouses_Aboard,Parents_Children_Aboard,Fare\n";
 
@@ -85,4 +85,69 @@ async fn synthetic_seeding_inserts_the_requested_number_of_rows() {
     let outcome = seed::insert(&db, seed::synthetic(2500, 1).collect(), false).await.unwrap();
     assert_eq!(outcome, SeedOutcome::Inserted(2500));
     assert_eq!(passenger::Entity::find().count(&db).await.unwrap(), 2500);
+}
+
+/// The exact legacy bytes of a passenger object with `uuid`.
+fn legacy_object(fields: &str, uuid: &str) -> String {
+    format!("{{{fields},\"uuid\":\"{uuid}\"}}")
+}
+
+#[tokio::test]
+async fn a_new_sqlite_database_starts_with_the_887_historical_passengers_in_csv_order() {
+    let app = spawn_app_on(TestDb::sqlite(), |c| c.no_seed = false).await;
+    let response = app.get("/passengerlist").await;
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
+    // The contract's figure for the pristine table: uuids are all 36 characters long.
+    assert_eq!(body.len(), 188_657);
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 887);
+    let first = legacy_object(
+        r#""age":22.0,"fare":7.25,"name":"Mr. Owen Harris Braund","parentsOrChildrenAboard":0,"passengerClass":3,"sex":"male","siblingsOrSpousesAboard":1,"survived":false"#,
+        list[0]["uuid"].as_str().unwrap(),
+    );
+    let last = legacy_object(
+        r#""age":32.0,"fare":7.75,"name":"Mr. Patrick Dooley","parentsOrChildrenAboard":0,"passengerClass":3,"sex":"male","siblingsOrSpousesAboard":0,"survived":false"#,
+        list[886]["uuid"].as_str().unwrap(),
+    );
+    assert!(body.starts_with(&format!("[{first},")), "{}", &body[..300]);
+    assert!(body.ends_with(&format!(",{last}]\n")), "{}", &body[body.len() - 300..]);
+    let names: Vec<_> = titanic_rows().into_iter().map(|r| serde_json::json!(r.name)).collect();
+    assert_eq!(list.iter().map(|p| p["name"].clone()).collect::<Vec<_>>(), names, "CSV order lost");
+}
+
+#[tokio::test]
+async fn an_existing_sqlite_database_is_never_seeded_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("kept.db").display());
+    let mut first = passenger_api::config::Config::with_database_url(&url);
+    first.bind = "127.0.0.1:0".parse().unwrap();
+    {
+        let app = passenger_api::startup::Application::build(first.clone()).await.unwrap();
+        drop(app);
+    }
+    let db = passenger_api::db::connect(&first).await.unwrap();
+    assert_eq!(passenger_api::service::passenger::count(&db).await.unwrap(), 887);
+    let one = passenger::Entity::find().one(&db).await.unwrap().unwrap();
+    passenger::Entity::delete_by_id(one.uuid).exec(&db).await.unwrap();
+    let app = passenger_api::startup::Application::build(first.clone()).await.unwrap();
+    drop(app);
+    assert_eq!(passenger_api::service::passenger::count(&db).await.unwrap(), 886, "seeded a second time");
+}
+
+#[tokio::test]
+async fn with_no_seed_a_new_sqlite_database_starts_empty() {
+    let app = spawn_app_on(TestDb::sqlite(), |c| c.no_seed = true).await;
+    assert_eq!(app.get("/passengerlist").await.text().await.unwrap(), "[]\n");
+}
+
+#[tokio::test]
+async fn serve_never_seeds_a_postgresql_database() {
+    let Some(admin) = postgres_only("serve_never_seeds_a_postgresql_database") else {
+        return;
+    };
+    let app = spawn_app_on(TestDb::postgres(admin).await, |c| c.no_seed = false).await;
+    assert_eq!(app.get("/passengerlist").await.text().await.unwrap(), "[]\n");
+    assert_eq!(passenger_api::service::passenger::count(&app.db).await.unwrap(), 0);
 }

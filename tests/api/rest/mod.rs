@@ -1,4 +1,4 @@
-//! The legacy REST contract (`../shared/legacy-rest-contract.md`), one test per row of its
+//! The legacy REST contract (measured on the original Flask service), one test per row of its
 //! tables, over a real HTTP server, on SQLite and on PostgreSQL.
 
 mod bodies;
