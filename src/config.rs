@@ -40,8 +40,12 @@ pub enum Command {
     /// Print an Apollo persisted-query manifest (the allow-list format) for .graphql files.
     PersistedQueries {
         /// GraphQL documents, one operation each (a client's committed operations).
-        #[arg(required = true)]
+        #[arg(required_unless_present = "include_legacy_routes")]
         files: Vec<PathBuf>,
+        /// Also list the operations of the legacy REST routes, so they keep working in strict
+        /// mode (without them the legacy routes answer 403).
+        #[arg(long)]
+        include_legacy_routes: bool,
     },
 }
 
@@ -117,13 +121,16 @@ pub struct Config {
     #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 1000, global = true)]
     pub max_page_size: u32,
 
-    /// Deepest nesting a GraphQL query may have.
+    /// Deepest nesting of fields a GraphQL data query may have (introspection is judged by a
+    /// bound of its own: the standard introspection query of graphql-js always passes).
     #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 12, global = true)]
     pub graphql_max_depth: usize,
 
-    /// Highest complexity score (roughly: fields resolved) a GraphQL query may have.
+    /// Highest estimated cost a GraphQL operation may have: every value returned counts 1, a
+    /// lookup 2, a page read 10, a write 10, a full-table count or aggregate 5000; lists count
+    /// their items (a page its size, `namesakes` its `first`).
     #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 50_000, global = true)]
-    pub graphql_max_complexity: usize,
+    pub graphql_max_complexity: u64,
 
     /// Most fields (aliases included) a GraphQL document may select in total.
     #[arg(long, env = "GRAPHQL_MAX_FIELDS", default_value_t = 2000, global = true)]
@@ -151,9 +158,10 @@ pub struct Config {
     #[arg(long, env = "EVENT_BUFFER", default_value_t = 1024, global = true)]
     pub event_buffer: usize,
 
-    /// Persisted queries (APQ) remembered, and parsed documents cached, at most (each).
-    #[arg(long, env = "APQ_CACHE_SIZE", default_value_t = 1000, global = true)]
-    pub apq_cache_size: usize,
+    /// Bytes the parsed-document cache and the persisted-query (APQ) store may each hold; only
+    /// documents that validated are kept, least recently used evicted first.
+    #[arg(long, env = "DOCUMENT_CACHE_MAX_BYTES", default_value_t = 8 * 1024 * 1024, global = true)]
+    pub document_cache_max_bytes: usize,
 
     /// Strict mode: a JSON allow-list of operations (`{"<sha256>": "<query>"}` or an Apollo
     /// persisted-query manifest, see `passenger-api persisted-queries`); only those run.

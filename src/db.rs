@@ -20,6 +20,39 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
     open(config, config.db_max_connections.max(1), config.db_acquire_timeout()).await
 }
 
+/// The pools the server uses: reads go to `read`; writes go to `write`.
+///
+/// SQLite allows one writer at a time, and its busy handler makes competing writers sleep and
+/// retry (hundreds of milliseconds at the tail, and "database is locked" past the busy
+/// timeout). So on SQLite `write` is a pool of exactly one connection: writers queue for it in
+/// arrival order inside the process and never meet a lock. On PostgreSQL both are the same
+/// pool.
+#[derive(Debug, Clone)]
+pub struct Db {
+    /// Pool for reads.
+    pub read: DatabaseConnection,
+    /// Pool for writes (one connection on SQLite).
+    pub write: DatabaseConnection,
+}
+
+impl From<DatabaseConnection> for Db {
+    /// One pool for everything (tests and tools).
+    fn from(pool: DatabaseConnection) -> Self {
+        Self { read: pool.clone(), write: pool }
+    }
+}
+
+/// Opens the server's pools (see [`Db`]).
+pub async fn connect_pools(config: &Config) -> Result<Db, DbErr> {
+    let read = connect(config).await?;
+    let write = if is_sqlite(&config.database_url) {
+        open(config, 1, config.db_acquire_timeout()).await?
+    } else {
+        read.clone()
+    };
+    Ok(Db { read, write })
+}
+
 /// A one-connection pool for health checks, apart from the main pool: a pool busy with slow
 /// queries must not make a healthy database look down.
 pub async fn connect_probe(config: &Config) -> Result<DatabaseConnection, DbErr> {

@@ -1,27 +1,40 @@
 //! passenger-api: the Titanic passenger records, GraphQL-first, with the legacy REST routes
 //! served byte-for-byte on top of the same schema.
 //!
-//! A tour of the modules, from the outside in:
+//! A tour of the modules, from the bottom up (each imports only the ones above it in this
+//! list):
 
+/// The complete router.
+pub mod app;
+/// API tokens: turning credentials into a caller.
+pub mod auth;
 /// Command line and environment configuration.
 pub mod config;
-/// Connection pool setup per backend.
+/// Connection pools per backend (one writer connection on SQLite).
 pub mod db;
 /// Errors of the application layer (start-up, commands).
 pub mod error;
-/// The GraphQL schema: queries, mutations, loaders.
+/// The GraphQL schema and the one executor every transport runs operations through.
 pub mod graphql;
-/// The HTTP router and non-GraphQL handlers (probes, transport).
+/// Database health, readiness and the background health check.
+pub mod health;
+/// GraphQL over HTTP and WebSocket, probes, metrics, and the middleware.
 pub mod http;
+/// Per-client rate limiting.
+pub mod limiter;
 /// Prometheus metrics.
 pub mod metrics;
+/// The GraphiQL page and its offline bundles.
+pub mod playground;
 /// The legacy REST routes, translated into GraphQL operations.
 pub mod rest;
-/// Legacy CSV import and synthetic data.
+/// Legacy CSV import, the bundled historical passengers, synthetic data.
 pub mod seed;
 /// Data access with sea-orm, independent of GraphQL and HTTP.
 pub mod service;
 /// Server construction, run loop and graceful shutdown.
 pub mod startup;
+/// The application state handed to every handler.
+pub mod state;
 /// Logging.
 pub mod telemetry;

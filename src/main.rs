@@ -17,7 +17,9 @@ async fn main() -> ExitCode {
             print!("{}", graphql::sdl());
             return ExitCode::SUCCESS;
         }
-        Some(Command::PersistedQueries { files }) => return persisted_queries(files),
+        Some(Command::PersistedQueries { files, include_legacy_routes }) => {
+            return persisted_queries(files, *include_legacy_routes);
+        }
         _ => {}
     }
     telemetry::init(&config.log_level, config.log_format);
@@ -72,8 +74,13 @@ async fn seed(config: &Config, args: SeedArgs) -> Result<(), AppError> {
     Ok(())
 }
 
-fn persisted_queries(files: &[std::path::PathBuf]) -> ExitCode {
+fn persisted_queries(files: &[std::path::PathBuf], include_legacy_routes: bool) -> ExitCode {
     let mut documents = Vec::new();
+    if include_legacy_routes {
+        for operation in passenger_api::rest::operations::all() {
+            documents.push((operation.name().to_owned(), operation.source().to_owned()));
+        }
+    }
     for file in files {
         match std::fs::read_to_string(file) {
             Ok(body) => documents.push((file.file_stem().unwrap_or_default().to_string_lossy().into_owned(), body)),

@@ -1,11 +1,14 @@
 //! Prometheus metrics, kept in process and rendered in the text exposition format at
 //! `GET /metrics`.
 //!
-//! Label sets are few and bounded (route templates, methods, status codes, operation names
-//! capped in length and count, statement kinds), so a small map per metric is enough: reads
-//! take a read lock, a new label set takes the write lock once.
+//! Label sets are few and bounded (route templates, methods, status codes, operation names,
+//! statement kinds), so a small map per metric is enough: reads take a read lock, a new label
+//! set takes the write lock once. Operation names are bounded without losing the ones that
+//! matter: the names the service knows (the REST shim's operations, the allow-list's) always
+//! keep their own label; other names get one until [`MAX_OPERATION_NAMES`] are tracked, and
+//! later ones count as `other`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,8 +16,8 @@ use std::time::Duration;
 
 /// Latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
-/// Most distinct GraphQL operation names tracked; later ones are counted as `other`.
-const MAX_OPERATION_NAMES: usize = 200;
+/// Most distinct client-chosen GraphQL operation names tracked; later ones count as `other`.
+pub const MAX_OPERATION_NAMES: usize = 200;
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -29,10 +32,6 @@ impl Counter {
         }
         let mut map = self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.entry(labels).or_default().fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn len(&self) -> usize {
-        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).len()
     }
 
     fn render(&self, out: &mut String, name: &str, help: &str) {
@@ -119,6 +118,12 @@ pub struct Gauges {
     pub pool_waiting: u64,
     /// Open subscriptions.
     pub subscriptions: u64,
+    /// Bytes held by the parsed-document cache.
+    pub documents_bytes: u64,
+    /// Bytes held by the persisted-query store.
+    pub persisted_bytes: u64,
+    /// Clients the rate limiter tracks.
+    pub rate_limited_clients: u64,
 }
 
 /// Every metric of the service.
@@ -129,6 +134,8 @@ pub struct Metrics {
     graphql_operations: Counter,
     db_statements: Counter,
     db_latency: Histogram,
+    /// Operation names with a label of their own: known ones, then the first client ones.
+    operation_names: RwLock<(HashSet<String>, usize)>,
     /// Database-touching requests in flight (for the waiting estimate).
     pub db_requests_in_flight: AtomicU64,
 }
@@ -141,12 +148,34 @@ impl Metrics {
         self.http_latency.observe(vec![("route", route.to_owned()), ("method", method.to_owned())], elapsed);
     }
 
+    /// Gives `names` (operations the service itself knows) a label of their own for good.
+    pub fn known_operations<'a>(&self, names: impl IntoIterator<Item = &'a str>) {
+        let mut guard = self.operation_names.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.0.extend(names.into_iter().map(str::to_owned));
+    }
+
+    /// The label of operation `name`: its own, or `other` once the client names are used up.
+    fn operation_label(&self, name: Option<&str>) -> String {
+        let name: String = name.unwrap_or("anonymous").chars().take(64).collect();
+        if self.operation_names.read().unwrap_or_else(std::sync::PoisonError::into_inner).0.contains(&name) {
+            return name;
+        }
+        let mut guard = self.operation_names.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (names, client_names) = &mut *guard;
+        if names.contains(&name) {
+            name
+        } else if *client_names < MAX_OPERATION_NAMES {
+            *client_names += 1;
+            names.insert(name.clone());
+            name
+        } else {
+            "other".to_owned()
+        }
+    }
+
     /// Records one GraphQL operation and its outcome (`ok` or the first error code).
     pub fn graphql(&self, name: Option<&str>, kind: &str, outcome: &str) {
-        let mut name = name.unwrap_or("anonymous").chars().take(64).collect::<String>();
-        if self.graphql_operations.len() > MAX_OPERATION_NAMES {
-            name = "other".into();
-        }
+        let name = self.operation_label(name);
         self.graphql_operations.inc(vec![("operation", name), ("type", kind.to_owned()), ("code", outcome.to_owned())]);
     }
 
@@ -189,6 +218,13 @@ impl Metrics {
             ("passenger_api_db_pool_max", "Largest pool size.", gauges.pool_max),
             ("passenger_api_db_pool_waiting", "Requests waiting for a connection (estimate).", gauges.pool_waiting),
             ("passenger_api_subscriptions_open", "Open GraphQL subscriptions.", gauges.subscriptions),
+            ("passenger_api_document_cache_bytes", "Bytes held by the parsed-document cache.", gauges.documents_bytes),
+            (
+                "passenger_api_persisted_queries_bytes",
+                "Bytes held by the persisted-query store.",
+                gauges.persisted_bytes,
+            ),
+            ("passenger_api_rate_limited_clients", "Clients the rate limiter tracks.", gauges.rate_limited_clients),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
         }
@@ -221,5 +257,21 @@ mod tests {
         assert!(text.contains("passenger_api_graphql_operations_total{operation=\"Q\",type=\"query\",code=\"ok\"} 1"));
         assert!(text.contains("passenger_api_db_statements_total{kind=\"SELECT\",failed=\"false\"} 1"));
         assert!(text.contains("passenger_api_db_pool_in_use 2"));
+    }
+
+    #[test]
+    fn known_operations_keep_their_label_past_the_cap() {
+        let m = Metrics::default();
+        m.known_operations(["LegacyGetPassenger"]);
+        for i in 0..(MAX_OPERATION_NAMES + 50) {
+            m.graphql(Some(&format!("Client{i}")), "query", "ok");
+        }
+        m.graphql(Some("LegacyGetPassenger"), "query", "ok");
+        m.graphql(Some("Client0"), "query", "ok");
+        let text = m.render(Gauges::default());
+        assert!(text.contains("operation=\"LegacyGetPassenger\",type=\"query\",code=\"ok\"} 1"), "{text}");
+        assert!(text.contains("operation=\"Client0\",type=\"query\",code=\"ok\"} 2"));
+        assert!(text.contains("operation=\"other\",type=\"query\",code=\"ok\"} 50"));
+        assert!(!text.contains(&format!("Client{}\"", MAX_OPERATION_NAMES)));
     }
 }

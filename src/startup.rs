@@ -10,18 +10,20 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::app::router;
+use crate::auth::Tokens;
 use crate::config::Config;
 use crate::db;
 use crate::error::AppError;
-use crate::graphql::build_schema;
 use crate::graphql::documents::{self, Documents};
-use crate::http::auth::Tokens;
-use crate::http::guard::RateLimiter;
-use crate::http::health::{self, Health};
-use crate::http::playground::Playground;
-use crate::http::{AppState, router};
+use crate::graphql::executor::Policy;
+use crate::graphql::{Executor, build_schema};
+use crate::health::{self, Health};
+use crate::limiter::RateLimiter;
 use crate::metrics::Metrics;
+use crate::playground::Playground;
 use crate::service::events::{self, Events};
+use crate::state::AppState;
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -36,12 +38,14 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, AppError> {
         let metrics = Arc::new(Metrics::default());
         let new_file = db::new_sqlite_file(&config.database_url);
-        let mut db = db::connect(&config).await?;
-        let recorder = metrics.clone();
-        db.set_metric_callback(move |info| recorder.statement(&info.statement.sql, info.failed, info.elapsed));
-        let migrated = config.no_migrate || Self::migrate_at_start(&db).await?;
+        let mut db = db::connect_pools(&config).await?;
+        for pool in [&mut db.read, &mut db.write] {
+            let recorder = metrics.clone();
+            pool.set_metric_callback(move |info| recorder.statement(&info.statement.sql, info.failed, info.elapsed));
+        }
+        let migrated = config.no_migrate || Self::migrate_at_start(&db.write).await?;
         if let Some(path) = new_file.filter(|_| migrated && !config.no_seed) {
-            Self::seed_new_database(&db, &path).await?;
+            Self::seed_new_database(&db.write, &path).await?;
         }
         let probe = db::connect_probe(&config).await?;
         let database_up = tokio::time::timeout(Duration::from_millis(500), db::is_ready(&probe)).await.unwrap_or(false);
@@ -56,11 +60,13 @@ impl Application {
         if !tokens.enforced() {
             tracing::warn!("no API tokens configured (API_TOKENS / API_TOKENS_FILE): writes are open to every client");
         }
-        let documents = Arc::new(Documents::new(config.apq_cache_size, read_allowlist(&config)?));
+        let allowlist = read_allowlist(&config)?;
+        let documents = Arc::new(Documents::new(config.document_cache_max_bytes, allowlist));
+        Self::warn_about_strict_mode(&documents);
         let listener = TcpListener::bind(config.bind).await?;
-        tokio::spawn(health::monitor(db.clone(), health.clone(), !config.no_migrate, Duration::from_secs(1)));
+        tokio::spawn(health::monitor(db.write.clone(), health.clone(), !config.no_migrate, Duration::from_secs(1)));
         let events = Events::new(config.event_buffer);
-        if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        if db.read.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             tokio::spawn(events::listen(config.database_url.clone(), events.clone()));
         }
         let schema = build_schema(db.clone(), events.clone(), &config);
@@ -68,9 +74,12 @@ impl Application {
         let limiter = (config.rate_limit_per_second > 0.0)
             .then(|| Arc::new(RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst)));
         let inflight = Arc::new(Semaphore::new(config.max_concurrent_requests.max(1)));
+        metrics.known_operations(crate::rest::operations::all().iter().map(|op| op.name()));
+        let policy = Policy::from_config(&config);
+        let executor = Executor::new(schema, documents, metrics.clone(), policy, inflight.clone());
         let state = AppState {
             db,
-            schema,
+            executor,
             events,
             metrics,
             tokens,
@@ -78,7 +87,6 @@ impl Application {
             limiter,
             inflight,
             config: Arc::new(config),
-            documents,
             playground,
         };
         Ok(Self { listener, state })
@@ -94,6 +102,26 @@ impl Application {
                 Ok(false)
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// In strict mode, says whether the legacy routes will work (their operations must be on
+    /// the allow-list too).
+    fn warn_about_strict_mode(documents: &Documents) {
+        if !documents.strict() {
+            return;
+        }
+        let missing: Vec<&str> = crate::rest::operations::all()
+            .iter()
+            .filter(|op| !documents.is_allowed(op.source()))
+            .map(|op| op.name())
+            .collect();
+        if !missing.is_empty() {
+            tracing::warn!(
+                operations = ?missing,
+                "strict mode: the allow-list lacks these legacy REST operations, so their routes answer 403 \
+                 (build the list with `passenger-api persisted-queries --include-legacy-routes …`)"
+            );
         }
     }
 

@@ -1,16 +1,19 @@
-//! Automatic persisted queries (Apollo APQ), an optional allow-list, and a cache of parsed
-//! documents so a document seen before is not parsed again.
+//! Documents: automatic persisted queries (Apollo APQ), the strict-mode allow-list, and a cache
+//! of parsed documents, so a document seen before is not parsed again.
 //!
 //! APQ: a client sends `extensions.persistedQuery.sha256Hash` without the query; if the hash
 //! is unknown the answer is a `PERSISTED_QUERY_NOT_FOUND` error and the client retries with
-//! the query text, which is then remembered (bounded LRU). With an allow-list configured
+//! the query text, which is remembered once it validated. With an allow-list configured
 //! (strict mode) only the listed documents run, whether sent by hash or in full.
+//!
+//! Both caches are keyed by the SHA-256 of the text, hold only documents that validated, and
+//! are bounded in bytes (least recently used entries go first): an anonymous client sending
+//! distinct, huge or invalid documents cannot grow the process.
 
 use std::collections::HashMap;
-use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Request, ServerError, Value};
 use lru::LruCache;
 use sha2::{Digest, Sha256};
@@ -22,9 +25,32 @@ pub const PERSISTED_QUERY_HASH_MISMATCH: &str = "PERSISTED_QUERY_HASH_MISMATCH";
 /// `extensions.code` in strict mode for a document not on the allow-list.
 pub const PERSISTED_QUERY_NOT_ALLOWED: &str = "PERSISTED_QUERY_NOT_ALLOWED";
 
+/// The SHA-256 of a document's text: the key of both caches.
+pub type DocumentHash = [u8; 32];
+
+/// SHA-256 of `query`.
+pub fn sha256(query: &str) -> DocumentHash {
+    Sha256::digest(query.as_bytes()).into()
+}
+
 /// Lower-case hex SHA-256 of `query`, as APQ clients compute it.
 pub fn sha256_hex(query: &str) -> String {
-    format!("{:x}", Sha256::digest(query.as_bytes()))
+    hex(&sha256(query))
+}
+
+fn hex(hash: &DocumentHash) -> String {
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn parse_hex(text: &str) -> Option<DocumentHash> {
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
 }
 
 fn coded(message: &str, code: &str) -> ServerError {
@@ -33,27 +59,84 @@ fn coded(message: &str, code: &str) -> ServerError {
     error
 }
 
-/// Documents known by hash, and parsed documents by text.
+/// An LRU map whose values are weighed in bytes; inserting evicts until the total fits.
+struct ByteLru<V> {
+    entries: LruCache<DocumentHash, (V, usize)>,
+    bytes: usize,
+    max_bytes: usize,
+}
+
+impl<V: Clone> ByteLru<V> {
+    fn new(max_bytes: usize) -> Self {
+        Self { entries: LruCache::unbounded(), bytes: 0, max_bytes }
+    }
+
+    fn get(&mut self, key: &DocumentHash) -> Option<V> {
+        self.entries.get(key).map(|(v, _)| v.clone())
+    }
+
+    fn put(&mut self, key: DocumentHash, value: V, weight: usize) {
+        if weight > self.max_bytes {
+            return;
+        }
+        if let Some((_, old)) = self.entries.put(key, (value, weight)) {
+            self.bytes -= old;
+        }
+        self.bytes += weight;
+        while self.bytes > self.max_bytes {
+            match self.entries.pop_lru() {
+                Some((_, (_, w))) => self.bytes -= w,
+                None => break,
+            }
+        }
+    }
+}
+
+/// A document ready to run: its text, hash and parsed form.
+pub struct Prepared {
+    /// SHA-256 of the text.
+    pub hash: DocumentHash,
+    /// The parsed document (a copy; the cache keeps its own).
+    pub document: ExecutableDocument,
+    /// Whether the document came from the cache, i.e. it validated before.
+    pub cached: bool,
+    /// The text to remember for APQ once it validated.
+    pub register: Option<Arc<str>>,
+}
+
+/// Persisted queries, the allow-list, and parsed documents.
 pub struct Documents {
-    persisted: Mutex<LruCache<String, Arc<str>>>,
-    parsed: Mutex<LruCache<Arc<str>, ExecutableDocument>>,
-    allowlist: Option<HashMap<String, Arc<str>>>,
+    persisted: Mutex<ByteLru<Arc<str>>>,
+    parsed: Mutex<ByteLru<ExecutableDocument>>,
+    allowlist: Option<HashMap<DocumentHash, Arc<str>>>,
 }
 
 impl Documents {
-    /// Caches of `capacity` entries each; strict mode when `allowlist` (hash → query) is given.
-    pub fn new(capacity: usize, allowlist: Option<HashMap<String, String>>) -> Self {
-        let capacity = NonZeroUsize::new(capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
+    /// Caches of at most `max_bytes` each; strict mode when `allowlist` (hex hash → query) is
+    /// given.
+    pub fn new(max_bytes: usize, allowlist: Option<HashMap<String, String>>) -> Self {
         Self {
-            persisted: Mutex::new(LruCache::new(capacity)),
-            parsed: Mutex::new(LruCache::new(capacity)),
-            allowlist: allowlist.map(|m| m.into_iter().map(|(h, q)| (h.to_ascii_lowercase(), Arc::from(q))).collect()),
+            persisted: Mutex::new(ByteLru::new(max_bytes)),
+            parsed: Mutex::new(ByteLru::new(max_bytes)),
+            allowlist: allowlist.map(|m| {
+                m.into_iter().filter_map(|(h, q)| Some((parse_hex(&h.to_ascii_lowercase())?, Arc::from(q)))).collect()
+            }),
         }
     }
 
-    /// Fills in the query of an APQ request, enforces the allow-list, and attaches an already
-    /// parsed document when this text was seen before.
-    pub fn prepare(&self, request: &mut Request) -> Result<(), ServerError> {
+    /// Whether strict mode is on.
+    pub fn strict(&self) -> bool {
+        self.allowlist.is_some()
+    }
+
+    /// Whether `query` may run in strict mode (always, without an allow-list).
+    pub fn is_allowed(&self, query: &str) -> bool {
+        self.allowlist.as_ref().is_none_or(|list| list.contains_key(&sha256(query)))
+    }
+
+    /// Fills in the query of an APQ request, enforces the allow-list, and returns the parsed
+    /// document (from the cache when this text validated before). Errors carry their code.
+    pub fn prepare(&self, request: &mut Request) -> Result<Prepared, ServerError> {
         let hash = match request.extensions.0.get("persistedQuery") {
             Some(Value::Object(pq)) => match pq.get("sha256Hash") {
                 Some(Value::String(h)) => Some(h.to_ascii_lowercase()),
@@ -61,36 +144,63 @@ impl Documents {
             },
             _ => None,
         };
-        match hash {
+        let mut register = None;
+        let key = match hash {
             Some(hash) if request.query.is_empty() => {
-                let known = self.allowed(&hash).or_else(|| self.lock_persisted().get(&hash).cloned());
+                let key = parse_hex(&hash).ok_or_else(|| coded("PersistedQueryNotFound", PERSISTED_QUERY_NOT_FOUND))?;
+                let known = self.allowed(&key).or_else(|| self.lock_persisted().get(&key));
                 let Some(query) = known else {
                     return Err(coded("PersistedQueryNotFound", PERSISTED_QUERY_NOT_FOUND));
                 };
                 request.query = query.to_string();
+                key
             }
             Some(hash) => {
-                if sha256_hex(&request.query) != hash {
+                let key = sha256(&request.query);
+                if hex(&key) != hash {
                     return Err(coded("provided sha does not match query", PERSISTED_QUERY_HASH_MISMATCH));
                 }
-                self.check_allowed(&hash)?;
-                self.lock_persisted().put(hash, Arc::from(request.query.as_str()));
+                self.check_allowed(&key)?;
+                register = Some(Arc::from(request.query.as_str()));
+                key
             }
             None => {
-                if self.allowlist.is_some() {
-                    self.check_allowed(&sha256_hex(&request.query))?;
-                }
+                let key = sha256(&request.query);
+                self.check_allowed(&key)?;
+                key
             }
-        }
-        self.attach_parsed(request);
-        Ok(())
+        };
+        let cached = self.parsed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key);
+        let (document, cached) = match cached {
+            Some(doc) => (doc, true),
+            None => (async_graphql::parser::parse_query(&request.query)?, false),
+        };
+        Ok(Prepared { hash: key, document, cached, register })
     }
 
-    fn allowed(&self, hash: &str) -> Option<Arc<str>> {
+    /// Remembers a document that validated: its parsed form and, for an APQ registration,
+    /// its text.
+    pub fn validated(
+        &self,
+        prepared_hash: DocumentHash,
+        document: Option<ExecutableDocument>,
+        register: Option<Arc<str>>,
+    ) {
+        if let Some(doc) = document {
+            let weight = weight(&doc);
+            self.parsed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).put(prepared_hash, doc, weight);
+        }
+        if let Some(text) = register {
+            let weight = text.len() + 128;
+            self.lock_persisted().put(prepared_hash, text, weight);
+        }
+    }
+
+    fn allowed(&self, hash: &DocumentHash) -> Option<Arc<str>> {
         self.allowlist.as_ref().and_then(|a| a.get(hash).cloned())
     }
 
-    fn check_allowed(&self, hash: &str) -> Result<(), ServerError> {
+    fn check_allowed(&self, hash: &DocumentHash) -> Result<(), ServerError> {
         match &self.allowlist {
             Some(list) if !list.contains_key(hash) => {
                 Err(coded("this server only runs operations from its allow-list", PERSISTED_QUERY_NOT_ALLOWED))
@@ -99,27 +209,39 @@ impl Documents {
         }
     }
 
-    fn lock_persisted(&self) -> std::sync::MutexGuard<'_, LruCache<String, Arc<str>>> {
+    fn lock_persisted(&self) -> std::sync::MutexGuard<'_, ByteLru<Arc<str>>> {
         self.persisted.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Reuses the parsed form of a known text, or parses and remembers it.
-    fn attach_parsed(&self, request: &mut Request) {
-        let cached = {
-            let mut parsed = self.parsed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            parsed.get(request.query.as_str()).cloned()
-        };
-        match cached {
-            Some(doc) => request.set_parsed_query(doc),
-            None => {
-                if let Ok(doc) = request.parsed_query() {
-                    let doc = doc.clone();
-                    let key: Arc<str> = Arc::from(request.query.as_str());
-                    self.parsed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).put(key, doc);
-                }
-            }
-        }
+    /// Bytes held by the parsed-document cache and the persisted-query store.
+    pub fn bytes_held(&self) -> (usize, usize) {
+        let parsed = self.parsed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).bytes;
+        (parsed, self.lock_persisted().bytes)
     }
+}
+
+/// Approximate heap size of a parsed document: a fixed cost per node of the tree.
+fn weight(doc: &ExecutableDocument) -> usize {
+    fn nodes(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|item| {
+                1 + item.node.directives().len()
+                    + match &item.node {
+                        Selection::Field(f) => f.node.arguments.len() + nodes(&f.node.selection_set.node),
+                        Selection::InlineFragment(f) => nodes(&f.node.selection_set.node),
+                        Selection::FragmentSpread(_) => 0,
+                    }
+            })
+            .sum()
+    }
+    let operations: usize = doc
+        .operations
+        .iter()
+        .map(|(_, op)| 1 + op.node.variable_definitions.len() + nodes(&op.node.selection_set.node))
+        .sum();
+    let fragments: usize = doc.fragments.values().map(|f| 1 + nodes(&f.node.selection_set.node)).sum();
+    1024 + 256 * (operations + fragments)
 }
 
 /// Reads an allow-list file: either a JSON object `{ "<sha256>": "<query>" }` or an Apollo
@@ -152,11 +274,37 @@ pub fn read_allowlist(text: &str) -> Result<HashMap<String, String>, String> {
     Ok(out)
 }
 
-/// An Apollo persisted-query manifest for `documents` (each a whole `.graphql` file).
+/// An Apollo persisted-query manifest for `documents` (name, whole `.graphql` text).
 pub fn manifest(documents: &[(String, String)]) -> serde_json::Value {
     let operations: Vec<_> = documents
         .iter()
         .map(|(name, body)| serde_json::json!({ "id": sha256_hex(body), "name": name, "body": body }))
         .collect();
     serde_json::json!({ "format": "apollo-persisted-query-manifest", "version": 1, "operations": operations })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_byte_bound_evicts_the_least_recently_used() {
+        let mut lru = ByteLru::new(100);
+        lru.put([1; 32], 1, 40);
+        lru.put([2; 32], 2, 40);
+        assert_eq!(lru.get(&[1; 32]), Some(1));
+        lru.put([3; 32], 3, 40);
+        assert_eq!(lru.get(&[2; 32]), None, "least recently used goes first");
+        assert_eq!((lru.get(&[1; 32]), lru.get(&[3; 32])), (Some(1), Some(3)));
+        assert_eq!(lru.bytes, 80);
+        lru.put([4; 32], 4, 1000);
+        assert_eq!(lru.get(&[4; 32]), None, "larger than the whole bound: not kept");
+    }
+
+    #[test]
+    fn hex_round_trips() {
+        let hash = sha256("{ __typename }");
+        assert_eq!(parse_hex(&hex(&hash)), Some(hash));
+        assert_eq!(parse_hex("zz"), None);
+    }
 }

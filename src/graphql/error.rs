@@ -29,6 +29,10 @@ pub fn service_error(err: &ServiceError) -> Error {
             Error::new("the database is unavailable; retry later")
                 .extend_with(|_, x| x.set("code", SERVICE_UNAVAILABLE))
         }
+        ServiceError::TimedOut => {
+            Error::new("the write did not finish in time and was rolled back; nothing was written")
+                .extend_with(|_, x| x.set("code", "TIMEOUT"))
+        }
         ServiceError::Database(e) => {
             tracing::error!(error = %e, "database error");
             Error::new("internal error").extend_with(|_, x| x.set("code", INTERNAL))

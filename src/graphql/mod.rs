@@ -1,12 +1,16 @@
 //! The GraphQL schema: the one place where the API's behaviour lives.
 //!
 //! [`build_schema`] has no side effects, so the server, the REST shim, the tests and the SDL
-//! export (`passenger-api schema`) all build the very same schema. [`execute`] is the one way
-//! in: it runs a request and makes sure every error carries `extensions.code`.
+//! export (`passenger-api schema`) all build the very same schema. [`executor::Executor`] is
+//! the one way in: every transport runs its operations through it (see that module for what
+//! happens to an operation, step by step).
 
 pub mod access;
+pub mod cost;
 pub mod documents;
 pub mod error;
+pub mod executor;
+pub mod fast;
 pub mod inputs;
 pub mod limits;
 pub mod loaders;
@@ -17,12 +21,14 @@ pub mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{Request, Response, Schema, Value};
+use async_graphql::Schema;
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
+use crate::db::Db;
 use crate::service::events::Events;
 
+pub use executor::{Call, Executed, Executor, Kind, Outcome, Transport};
 pub use loaders::PassengerLoader;
 
 /// The schema type served at `/graphql`.
@@ -33,26 +39,33 @@ pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, subscripti
 pub struct Settings {
     /// Largest page (`first`/`last`), id list or batch of inputs.
     pub max_page_size: u64,
+    /// Resolve lists of passengers in one step (see [`fast`]); `false` resolves them field by
+    /// field through async-graphql, which the property test compares against.
+    pub fast_lists: bool,
 }
 
 /// Builds the schema with the limits from `config`; `db` is what resolvers query, `events`
 /// where writes are announced and subscriptions listen.
-pub fn build_schema(db: DatabaseConnection, events: Events, config: &Config) -> AppSchema {
+pub fn build_schema(db: impl Into<Db>, events: Events, config: &Config) -> AppSchema {
+    build_schema_with(db.into(), events, config, true)
+}
+
+/// [`build_schema`], choosing how lists of passengers are resolved (tests compare both).
+pub fn build_schema_with(db: Db, events: Events, config: &Config, fast_lists: bool) -> AppSchema {
     let slots = subscription::SubscriptionSlots(Arc::new(tokio::sync::Semaphore::new(config.max_subscriptions)));
     let mut builder = Schema::build(
         query::QueryRoot::default(),
         mutation::MutationRoot::default(),
         subscription::SubscriptionRoot::default(),
     )
-    .data(PassengerLoader::new_data_loader(db.clone()))
+    .data(PassengerLoader::new_data_loader(db.read.clone()))
+    .data(loaders::NamesakesLoader::new_data_loader(db.read.clone()))
     .data(db)
     .data(events)
     .data(slots)
-    .data(Settings { max_page_size: u64::from(config.max_page_size) })
-    .limit_depth(config.graphql_max_depth)
-    .limit_complexity(config.graphql_max_complexity)
-    .extension(access::AccessControl { enforced: config.tokens_configured() })
-    .extension(limits::FieldLimit { max: config.graphql_max_fields });
+    .data(Settings { max_page_size: u64::from(config.max_page_size), fast_lists });
+    // Depth, cost and field counts are judged by the executor, before validation (see
+    // `limits` and `cost`); introspection has a bound of its own there.
     if config.disable_introspection {
         builder = builder.disable_introspection();
     }
@@ -69,34 +82,3 @@ pub fn sdl() -> String {
 pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
 /// `extensions.code` of a document that breaks a validation rule or a limit.
 pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
-
-/// Whether a response failed before execution (parse, validation, limits): no data at all.
-pub fn is_request_error(response: &Response) -> bool {
-    response.data == Value::Null && !response.errors.is_empty() && response.errors.iter().all(|e| e.path.is_empty())
-}
-
-/// `ok`, or the code of the first error of `response` (for metrics).
-pub fn outcome(response: &Response) -> &str {
-    match response.errors.first().and_then(|e| e.extensions.as_ref()).and_then(|x| x.get("code")) {
-        Some(Value::String(code)) => code.as_str(),
-        Some(_) => "UNKNOWN",
-        None if response.errors.is_empty() => "ok",
-        None => "UNKNOWN",
-    }
-}
-
-/// Executes `request` against `schema`. Errors raised by async-graphql itself get a code:
-/// `GRAPHQL_VALIDATION_FAILED` before execution, `BAD_USER_INPUT` for arguments that fail to
-/// coerce during execution.
-pub async fn execute(schema: &AppSchema, request: Request) -> Response {
-    let mut response = schema.execute(request).await;
-    let request_error = is_request_error(&response);
-    for err in &mut response.errors {
-        let has_code = err.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
-        if !has_code {
-            let code = if request_error { GRAPHQL_VALIDATION_FAILED } else { error::BAD_USER_INPUT };
-            err.extensions.get_or_insert_with(Default::default).set("code", code);
-        }
-    }
-    response
-}

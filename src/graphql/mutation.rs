@@ -2,21 +2,31 @@
 //! before anything is written; a violation is a `BAD_USER_INPUT` error naming the field.
 
 use async_graphql::{Context, MergedObject, Object, Result};
-use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::Settings;
 use super::error::{GqlResult, bad_input};
 use super::inputs::{PassengerInput, PassengerPatchInput};
 use super::types::Passenger;
+use crate::db::Db;
 use crate::service::events::Events;
-use crate::service::{PassengerData, ValidationError, passenger};
+use crate::service::{Deadline, PassengerData, ValidationError, Writer, passenger};
 
 fn invalid(e: ValidationError) -> async_graphql::Error {
     bad_input(&e.field, e.problem)
 }
 
-/// Every mutation field of the API.
+/// The writer for this request: the write pool, the event fan-out and the deadline the
+/// executor set.
+fn writer<'a>(ctx: &Context<'a>) -> Result<Writer<'a>> {
+    Ok(Writer {
+        db: &ctx.data::<Db>()?.write,
+        events: ctx.data::<Events>()?,
+        deadline: ctx.data_opt::<Deadline>().copied(),
+    })
+}
+
+/// Every mutation field of the API: create, replace, patch and delete passengers.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(PassengerMutation);
@@ -33,9 +43,8 @@ impl PassengerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new passenger's data.")] input: PassengerInput,
     ) -> Result<Passenger> {
-        let db = ctx.data::<DatabaseConnection>()?;
         let data = input.try_into().map_err(invalid)?;
-        Ok(passenger::create(db, ctx.data::<Events>()?, data).await.gql()?.into())
+        Ok(passenger::create(writer(ctx)?, data).await.gql()?.into())
     }
 
     /// Creates several passengers in one transaction: all of them, or none when any input is
@@ -49,7 +58,6 @@ impl PassengerMutation {
         if inputs.len() as u64 > max {
             return Err(bad_input("inputs", format!("must hold at most {max} passengers, got {}", inputs.len())));
         }
-        let db = ctx.data::<DatabaseConnection>()?;
         let data = inputs
             .into_iter()
             .enumerate()
@@ -58,7 +66,7 @@ impl PassengerMutation {
                     .map_err(|e| invalid(ValidationError::new(format!("inputs[{i}].{}", e.field), e.problem)))
             })
             .collect::<Result<Vec<_>>>()?;
-        let rows = passenger::create_many(db, ctx.data::<Events>()?, data).await.gql()?;
+        let rows = passenger::create_many(writer(ctx)?, data).await.gql()?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -70,9 +78,8 @@ impl PassengerMutation {
         #[graphql(desc = "The passenger's id.")] id: Uuid,
         #[graphql(desc = "The complete new data.")] input: PassengerInput,
     ) -> Result<Option<Passenger>> {
-        let db = ctx.data::<DatabaseConnection>()?;
         let data = input.try_into().map_err(invalid)?;
-        Ok(passenger::replace(db, ctx.data::<Events>()?, id, data).await.gql()?.map(Into::into))
+        Ok(passenger::replace(writer(ctx)?, id, data).await.gql()?.map(Into::into))
     }
 
     /// Changes only the given fields of a passenger (an explicit null clears a field). Returns
@@ -83,9 +90,8 @@ impl PassengerMutation {
         #[graphql(desc = "The passenger's id.")] id: Uuid,
         #[graphql(desc = "The fields to change.")] patch: PassengerPatchInput,
     ) -> Result<Option<Passenger>> {
-        let db = ctx.data::<DatabaseConnection>()?;
         let patch = patch.try_into().map_err(invalid)?;
-        Ok(passenger::patch(db, ctx.data::<Events>()?, id, patch).await.gql()?.map(Into::into))
+        Ok(passenger::patch(writer(ctx)?, id, patch).await.gql()?.map(Into::into))
     }
 
     /// Deletes a passenger; true when a passenger was deleted, false when the id was unknown.
@@ -94,7 +100,6 @@ impl PassengerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The passenger's id.")] id: Uuid,
     ) -> Result<bool> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        passenger::delete(db, ctx.data::<Events>()?, id).await.gql()
+        passenger::delete(writer(ctx)?, id).await.gql()
     }
 }

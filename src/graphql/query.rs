@@ -1,8 +1,9 @@
 //! Query root: lookups, the paginated list, and statistics.
 
+use std::sync::Arc;
+
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, MergedObject, Object, Result};
-use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::Settings;
@@ -10,14 +11,15 @@ use super::error::{GqlResult, bad_input, service_error};
 use super::inputs::{PassengerFilter, PassengerGroupBy, PassengerOrder};
 use super::loaders::PassengerLoader;
 use super::types::{Passenger, PassengerConnection, PassengerStats};
+use crate::db::Db;
 use crate::service::filter::Filter;
 use crate::service::page::{self, Ordering, PageRequest};
 use crate::service::stats;
 
 /// Default `first` of `passengers` when neither `first` nor `last` is given.
-pub const DEFAULT_PAGE_SIZE: u64 = 50;
+pub const DEFAULT_PAGE_SIZE: u64 = super::cost::DEFAULT_PAGE;
 
-/// Every query field of the API.
+/// Every query field of the API: lookups by id, pages of passengers, statistics.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
 pub struct QueryRoot(PassengerQuery);
@@ -46,11 +48,10 @@ impl PassengerQuery {
         #[graphql(desc = "The passenger's id.")] id: Uuid,
     ) -> Result<Option<Passenger>> {
         let loader = ctx.data::<DataLoader<PassengerLoader>>()?;
-        loader.load_one(id).await.map_err(|e| service_error(&e))
+        Ok(loader.load_one(id).await.map_err(|e| service_error(&e))?.map(Passenger))
     }
 
     /// The passengers with these ids, in the order asked; null for each unknown id.
-    #[graphql(complexity = "ids.len() * child_complexity")]
     async fn passengers_by_ids(
         &self,
         ctx: &Context<'_>,
@@ -59,13 +60,12 @@ impl PassengerQuery {
         page_size(ctx, "ids", i32::try_from(ids.len()).ok().or(Some(i32::MAX)))?;
         let loader = ctx.data::<DataLoader<PassengerLoader>>()?;
         let found = loader.load_many(ids.iter().copied()).await.map_err(|e| service_error(&e))?;
-        Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
+        Ok(ids.iter().map(|id| found.get(id).cloned().map(Passenger)).collect())
     }
 
     /// A page of passengers (Relay cursor connection). Without `orderBy` the order is insertion
     /// order (for the historical data: the order of the original CSV file). Pages are read by
     /// key, so deep pages cost the same as the first one.
-    #[graphql(complexity = "(first.or(last).unwrap_or(50).clamp(0, 100_000) as usize) * child_complexity")]
     #[allow(clippy::too_many_arguments)]
     async fn passengers(
         &self,
@@ -92,10 +92,10 @@ impl PassengerQuery {
             first: page_size(ctx, "first", first)?,
             last: page_size(ctx, "last", last)?,
         };
-        let db = ctx.data::<DatabaseConnection>()?;
-        let page = page::page(db, &request, DEFAULT_PAGE_SIZE).await.gql()?;
+        let db = ctx.data::<Db>()?;
+        let page = page::page(&db.read, &request, DEFAULT_PAGE_SIZE).await.gql()?;
         Ok(PassengerConnection {
-            rows: page.rows,
+            rows: Arc::from(page.rows),
             ordering: request.ordering,
             has_next_page: page.has_next_page,
             has_previous_page: page.has_previous_page,
@@ -112,10 +112,10 @@ impl PassengerQuery {
         #[graphql(desc = "Only passengers matching this filter.")] filter: Option<PassengerFilter>,
         #[graphql(desc = "Fields to group by; none gives one overall entry.")] group_by: Option<Vec<PassengerGroupBy>>,
     ) -> Result<Vec<PassengerStats>> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let filter = filter.map(Filter::from);
         let keys: Vec<stats::GroupKey> = group_by.unwrap_or_default().into_iter().map(Into::into).collect();
-        let groups = stats::stats(db, filter.as_ref(), &keys).await.gql()?;
+        let groups = stats::stats(&db.read, filter.as_ref(), &keys).await.gql()?;
         Ok(groups.into_iter().map(Into::into).collect())
     }
 }

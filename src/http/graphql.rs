@@ -1,5 +1,6 @@
-//! `/graphql`: GraphQL over HTTP, following the GraphQL-over-HTTP specification, and the
-//! GraphiQL playground for browsers.
+//! `/graphql`: GraphQL over HTTP, following the GraphQL-over-HTTP specification, GraphQL over
+//! WebSocket, and the GraphiQL playground for browsers. Every operation goes through the
+//! executor (`graphql::executor`); this module only speaks the protocols.
 //!
 //! - `POST` with `Content-Type: application/json` (a single request or a batch array). Any
 //!   other content type is refused with 415: form and text bodies are what a cross-site form
@@ -7,11 +8,13 @@
 //! - `GET ?query=…&variables=…&operationName=…` for queries only; a mutation over GET is 405.
 //! - The response is `application/graphql-response+json` when the client accepts it (then
 //!   documents that fail to parse or validate get 400), `application/json` otherwise (always
-//!   200 for a well-formed request). Malformed requests get 400 either way.
+//!   200 for a well-formed request). Malformed requests get 400 either way. A response to a
+//!   request that could not run (parse, validation, limits, access) has no `data` entry.
+
+use std::collections::BTreeMap;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::parser::types::OperationType;
-use async_graphql::{BatchRequest, Request, Response as GqlResponse, ServerError};
+use async_graphql::{BatchRequest, Response as GqlResponse, ServerError, Value};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
@@ -19,9 +22,9 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
-use crate::graphql::access::Caller;
-use crate::graphql::{self, GRAPHQL_PARSE_FAILED};
+use crate::graphql::executor::{Executed, Outcome, WebSocketExecutor, coded};
+use crate::graphql::{Call, Transport};
+use crate::state::AppState;
 
 /// Media type of GraphQL responses per the GraphQL-over-HTTP spec.
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -79,21 +82,33 @@ fn accepts_html(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
 }
 
-/// `error` with `extensions.code` set to `code`.
-fn with_code(mut error: ServerError, code: &str) -> ServerError {
-    error.extensions.get_or_insert_with(Default::default).set("code", code);
-    error
+/// A GraphQL response on the wire: `data` only when the operation ran.
+#[derive(serde::Serialize)]
+struct Wire<'a> {
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Value>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extensions: &'a BTreeMap<String, Value>,
 }
 
-/// A GraphQL response holding one coded error.
-fn coded(code: &str, message: impl Into<String>) -> GqlResponse {
-    GqlResponse::from_errors(vec![with_code(ServerError::new(message, None), code)])
+impl<'a> Wire<'a> {
+    fn of(executed: &'a Executed) -> Self {
+        let response = &executed.response;
+        let data = (executed.outcome == Outcome::Executed).then_some(&response.data);
+        Self { errors: &response.errors, data, extensions: &response.extensions }
+    }
+
+    fn errors_only(response: &'a GqlResponse) -> Self {
+        Self { errors: &response.errors, data: None, extensions: &response.extensions }
+    }
 }
 
 /// A response carrying a single error with `code`, outside GraphQL execution.
 fn error_response(status: StatusCode, format: Format, code: &str, message: impl Into<String>) -> Response {
-    let body = coded(code, message);
-    json_response(status, format, &body)
+    let body = GqlResponse::from_errors(vec![coded(code, message)]);
+    json_response(status, format, &Wire::errors_only(&body))
 }
 
 fn json_response<T: serde::Serialize>(status: StatusCode, format: Format, body: &T) -> Response {
@@ -133,8 +148,9 @@ pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, bod
             );
         }
     };
+    let call = Call { caller, transport: Transport::Post };
     match batch {
-        BatchRequest::Single(request) => run(&state, request, caller, false, format).await,
+        BatchRequest::Single(request) => answer(state.executor.execute(request, call).await, format),
         BatchRequest::Batch(requests) => {
             let max = state.config.graphql_max_batch;
             if requests.len() > max {
@@ -145,12 +161,12 @@ pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, bod
                     format!("a batch may hold at most {max} operations, got {}", requests.len()),
                 );
             }
-            let mut responses = Vec::with_capacity(requests.len());
+            let mut results = Vec::with_capacity(requests.len());
             for request in requests {
-                let (_, response) = execute(&state, request, caller, false).await;
-                responses.push(response);
+                results.push(state.executor.execute(request, call).await);
             }
-            json_response(StatusCode::OK, format, &responses)
+            let wires: Vec<Wire<'_>> = results.iter().map(Wire::of).collect();
+            json_response(StatusCode::OK, format, &wires)
         }
     }
 }
@@ -205,13 +221,13 @@ pub async fn graphql_get(
             )
                 .into_response();
         };
-        let schema = state.schema.clone();
+        let executor = WebSocketExecutor(state.executor.clone());
         let tokens = state.tokens.clone();
         let from_headers = tokens.caller_from(&headers);
         return upgrade
             .protocols(ALL_WEBSOCKET_PROTOCOLS)
             .on_upgrade(move |socket| {
-                GraphQLWebSocket::new(socket, schema, protocol)
+                GraphQLWebSocket::new(socket, executor, protocol)
                     .on_connection_init(move |payload| async move {
                         // Browsers cannot set headers on a WebSocket: accept the token in the
                         // connection_init payload too.
@@ -242,90 +258,36 @@ pub async fn graphql_get(
         return error_response(StatusCode::BAD_REQUEST, format, "BAD_REQUEST", "missing `query` parameter");
     }
     match async_graphql::http::parse_query_string(&query) {
-        Ok(request) => run(&state, request, state.tokens.caller_from(&headers), true, format).await,
+        Ok(request) => {
+            let call = Call { caller: state.tokens.caller_from(&headers), transport: Transport::Get };
+            answer(state.executor.execute(request, call).await, format)
+        }
         Err(e) => {
             error_response(StatusCode::BAD_REQUEST, format, "BAD_REQUEST", format!("malformed GraphQL request: {e}"))
         }
     }
 }
 
-/// How a request ended: executed by the schema, refused for its method, or cut off by the timeout.
-enum Outcome {
-    Executed,
-    NotAllowedOverGet,
-    TimedOut,
-}
-
-async fn execute(state: &AppState, request: Request, caller: Caller, over_get: bool) -> (Outcome, GqlResponse) {
-    let (outcome, kind, name, response) = execute_inner(state, request.data(caller), over_get).await;
-    let code = match outcome {
-        Outcome::TimedOut => "TIMEOUT",
-        _ => graphql::outcome(&response),
-    };
-    state.metrics.graphql(name.as_deref(), kind, code);
-    (outcome, response)
-}
-
-async fn execute_inner(
-    state: &AppState,
-    mut request: Request,
-    over_get: bool,
-) -> (Outcome, &'static str, Option<String>, GqlResponse) {
-    let mut name = request.operation_name.clone();
-    if let Err(error) = state.documents.prepare(&mut request) {
-        return (Outcome::Executed, "unknown", name, GqlResponse::from_errors(vec![error]));
-    }
-    let operation_type = match request.parsed_query() {
-        Ok(doc) => {
-            let wanted = name.clone();
-            let found = doc
-                .operations
-                .iter()
-                .find(|(n, _)| wanted.is_none() || n.map(|n| n.as_str()) == wanted.as_deref())
-                .map(|(n, op)| (n.map(|n| n.to_string()), op.node.ty));
-            if let Some((Some(n), _)) = &found {
-                name = Some(n.clone());
-            }
-            found.map(|(_, ty)| ty)
-        }
-        Err(err) => {
-            let response = GqlResponse::from_errors(vec![with_code(err, GRAPHQL_PARSE_FAILED)]);
-            return (Outcome::Executed, "unknown", name, response);
-        }
-    };
-    let kind = match operation_type {
-        Some(OperationType::Query) => "query",
-        Some(OperationType::Mutation) => "mutation",
-        Some(OperationType::Subscription) => "subscription",
-        None => "unknown",
-    };
-    if over_get && matches!(operation_type, Some(OperationType::Mutation | OperationType::Subscription)) {
-        let message = "only queries may be sent with GET; use POST for mutations";
-        return (Outcome::NotAllowedOverGet, kind, name, coded("METHOD_NOT_ALLOWED", message));
-    }
-    let timeout = state.config.request_timeout();
-    match tokio::time::timeout(timeout, graphql::execute(&state.schema, request)).await {
-        Ok(response) => (Outcome::Executed, kind, name, response),
-        Err(_) => {
-            let message = format!("the request took longer than {} ms and was cancelled", timeout.as_millis());
-            (Outcome::TimedOut, kind, name, coded("TIMEOUT", message))
-        }
-    }
-}
-
-async fn run(state: &AppState, request: Request, caller: Caller, over_get: bool, format: Format) -> Response {
-    let (outcome, response) = execute(state, request, caller, over_get).await;
-    let status = match outcome {
-        Outcome::NotAllowedOverGet => StatusCode::METHOD_NOT_ALLOWED,
-        Outcome::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
-        Outcome::Executed if format == Format::GraphqlResponseJson && graphql::is_request_error(&response) => {
-            StatusCode::BAD_REQUEST
-        }
+/// The HTTP answer to an executed operation.
+fn answer(executed: Executed, format: Format) -> Response {
+    let strict = format == Format::GraphqlResponseJson;
+    let status = match executed.outcome {
         Outcome::Executed => StatusCode::OK,
+        Outcome::Rejected if strict => StatusCode::BAD_REQUEST,
+        Outcome::Unauthenticated if strict => StatusCode::UNAUTHORIZED,
+        Outcome::Rejected | Outcome::Unauthenticated => StatusCode::OK,
+        Outcome::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        Outcome::TimedOut | Outcome::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
     };
-    let mut http = json_response(status, format, &response);
-    if status == StatusCode::METHOD_NOT_ALLOWED {
-        http.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    let mut http = json_response(status, format, &Wire::of(&executed));
+    match executed.outcome {
+        Outcome::MethodNotAllowed => {
+            http.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        }
+        Outcome::Overloaded => {
+            http.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        _ => {}
     }
     http
 }

@@ -1,18 +1,17 @@
 //! Middleware around every request: request id, one log line, metrics, load shedding, rate
 //! limiting, and a fast 503 while the database is known to be down.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
+use crate::limiter::Client;
+use crate::state::AppState;
 
 /// Header carrying the request id, taken from the client or generated, and echoed.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -20,9 +19,8 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// Logs and measures every request, and tags it with a request id.
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route =
-        request.extensions().get::<MatchedPath>().map_or_else(|| "<unmatched>".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
     let request_id = request
         .headers()
         .get(REQUEST_ID)
@@ -35,7 +33,8 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
-    state.metrics.http(&route, &method, status, elapsed);
+    let route = route.as_deref().unwrap_or("<unmatched>");
+    state.metrics.http(route, method.as_str(), status, elapsed);
     tracing::info!(
         request_id = %request_id,
         method = %method,
@@ -64,9 +63,10 @@ fn overloaded() -> Response {
         .into_response()
 }
 
-/// Answers database-backed routes with an immediate 503 while the health check finds the
-/// database down, instead of letting each request wait for a connection.
-pub async fn database_gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Runs `request` when the database is up (counting it as a database request), or answers
+/// `unavailable()` with `Retry-After` at once while the health check finds it down, instead of
+/// letting each request wait for a connection.
+pub async fn database_gate(state: &AppState, request: Request, next: Next, unavailable: fn() -> Response) -> Response {
     if state.health.database_up() {
         let in_flight = &state.metrics.db_requests_in_flight;
         in_flight.fetch_add(1, Ordering::Relaxed);
@@ -74,66 +74,28 @@ pub async fn database_gate(State(state): State<AppState>, request: Request, next
         in_flight.fetch_sub(1, Ordering::Relaxed);
         return response;
     }
-    let is_graphql = request.uri().path().starts_with("/graphql");
-    if is_graphql {
-        let body = r#"{"errors":[{"message":"the database is unavailable; retry later","extensions":{"code":"SERVICE_UNAVAILABLE"}}]}"#;
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, "application/json; charset=utf-8"), (header::RETRY_AFTER, "1")],
-            body,
-        )
-            .into_response()
-    } else {
-        let mut response = crate::rest::unavailable();
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        response
-    }
+    let mut response = unavailable();
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
-/// A token bucket per client.
-pub struct RateLimiter {
-    rate: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+/// [`database_gate`] for `/graphql`: a GraphQL error with code `SERVICE_UNAVAILABLE`.
+pub async fn graphql_gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    database_gate(&state, request, next, graphql_unavailable).await
 }
 
-impl RateLimiter {
-    /// `rate` requests per second with bursts of `burst`.
-    pub fn new(rate: f64, burst: u32) -> Self {
-        Self { rate, burst: f64::from(burst.max(1)), buckets: Mutex::new(HashMap::new()) }
-    }
-
-    /// Takes one token for `client`; on refusal, how long until one is available.
-    pub fn check(&self, client: &str) -> Result<(), Duration> {
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() > 100_000 {
-            let (rate, burst) = (self.rate, self.burst);
-            buckets.retain(|_, (tokens, at)| *tokens + at.elapsed().as_secs_f64() * rate < burst);
-        }
-        let (tokens, at) = buckets.entry(client.to_owned()).or_insert((self.burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - *tokens) / self.rate))
-        }
-    }
+fn graphql_unavailable() -> Response {
+    let body = r#"{"errors":[{"message":"the database is unavailable; retry later","extensions":{"code":"SERVICE_UNAVAILABLE"}}]}"#;
+    (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response()
 }
 
-/// Applies the per-client rate limit (clients are told apart by token, else by IP).
+/// Applies the per-client rate limit: a client is its verified token, else its address.
 pub async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(limiter) = &state.limiter else { return next.run(request).await };
-    let client = match request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        Some(auth) => format!("token:{}", crate::graphql::documents::sha256_hex(auth)),
-        None => request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_owned(), |c| format!("ip:{}", c.0.ip())),
-    };
-    match limiter.check(&client) {
+    let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let token = state.tokens.verified(authorization);
+    let address = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    match limiter.check(Client::of(token, address)) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;

@@ -10,12 +10,14 @@ use serde_json::json;
 use super::body::{self, BodyError};
 use super::operations::{self, Operation};
 use super::{
-    bad_request, internal_error, legacy_json, legacy_json::encode, malformed, not_found, unauthorized, unavailable,
-    unsupported_media_type,
+    bad_request, forbidden, internal_error, legacy_json, legacy_json::encode, malformed, not_found, unauthorized,
+    unavailable, unsupported_media_type,
 };
 use crate::graphql::access::{Caller, UNAUTHENTICATED};
-use crate::graphql::{self, error::BAD_USER_INPUT};
-use crate::http::AppState;
+use crate::graphql::documents::PERSISTED_QUERY_NOT_ALLOWED;
+use crate::graphql::error::{BAD_USER_INPUT, SERVICE_UNAVAILABLE};
+use crate::graphql::{Call, Outcome, Transport};
+use crate::state::AppState;
 
 /// The OpenAPI 3.1 description of the legacy routes.
 const OPENAPI: &str = include_str!("openapi.json");
@@ -32,34 +34,34 @@ pub fn canonical_uuid(uuid: &str) -> Option<&str> {
     ok.then_some(uuid)
 }
 
-/// Runs `operation` for `caller` and returns its data, or the legacy error response for its
-/// errors.
+/// Runs `operation` for `caller` through the executor and returns its data, or the legacy
+/// error response for its errors.
 async fn run(
     state: &AppState,
     caller: Caller,
     operation: &Operation,
     variables: serde_json::Value,
 ) -> Result<Value, Response> {
-    let request = operation.request(variables).data(caller);
-    let timeout = state.config.request_timeout();
-    let Ok(response) = tokio::time::timeout(timeout, graphql::execute(&state.schema, request)).await else {
-        state.metrics.graphql(Some(operation.name()), operation.kind(), "TIMEOUT");
-        return Err(unavailable());
-    };
-    state.metrics.graphql(Some(operation.name()), operation.kind(), graphql::outcome(&response));
-    if let Some(error) = response.errors.first() {
-        let code = error.extensions.as_ref().and_then(|x| x.get("code")).cloned();
-        return Err(match code {
-            Some(Value::String(c)) if c == BAD_USER_INPUT => bad_request(&error.message),
-            Some(Value::String(c)) if c == UNAUTHENTICATED => unauthorized(),
-            Some(Value::String(c)) if c == graphql::error::SERVICE_UNAVAILABLE => unavailable(),
-            _ => {
-                tracing::error!(operation = operation.source(), error = %error.message, "legacy route failed");
-                internal_error()
-            }
-        });
+    let call = Call { caller, transport: Transport::Rest };
+    let executed = state.executor.execute(operation.request(variables), call).await;
+    match executed.outcome {
+        Outcome::Executed if executed.response.errors.is_empty() => return Ok(executed.response.data),
+        Outcome::Unauthenticated => return Err(unauthorized()),
+        Outcome::TimedOut | Outcome::Overloaded => return Err(unavailable()),
+        _ => {}
     }
-    Ok(response.data)
+    let error = &executed.response.errors[0];
+    let code = error.extensions.as_ref().and_then(|x| x.get("code")).cloned();
+    Err(match code {
+        Some(Value::String(c)) if c == BAD_USER_INPUT => bad_request(&error.message),
+        Some(Value::String(c)) if c == UNAUTHENTICATED => unauthorized(),
+        Some(Value::String(c)) if c == SERVICE_UNAVAILABLE || c == "TIMEOUT" => unavailable(),
+        Some(Value::String(c)) if c == PERSISTED_QUERY_NOT_ALLOWED => forbidden(),
+        _ => {
+            tracing::error!(operation = operation.name(), error = %error.message, "legacy route failed");
+            internal_error()
+        }
+    })
 }
 
 fn field(data: Value, name: &str) -> Value {
@@ -167,7 +169,8 @@ pub async fn post_passenger(State(state): State<AppState>, headers: HeaderMap, b
         Ok(request) => request,
         Err(response) => return response,
     };
-    match run(&state, caller, &operations::CREATE_PASSENGER, json!({ "input": input })).await {
+    let variables = json!({ "input": input, "namesakes": state.config.max_page_size });
+    match run(&state, caller, &operations::CREATE_PASSENGER, variables).await {
         Ok(data) => legacy_json(StatusCode::OK, encode(&field(field(data, "createPassenger"), "namesakes"))),
         Err(response) => response,
     }

@@ -13,11 +13,13 @@ pub mod operations;
 pub mod pages;
 
 use axum::Router;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post, put};
 
-use crate::http::AppState;
+use crate::state::AppState;
 
 /// `Allow` of the legacy GET routes.
 pub const ALLOW_GET: &str = "GET, HEAD, OPTIONS";
@@ -34,6 +36,12 @@ pub fn static_router() -> Router<AppState> {
         .route("/hello", legacy(get(handlers::hello), ALLOW_GET, false))
         .route("/zero", legacy(get(handlers::zero), ALLOW_GET, false))
         .route("/openapi.json", get(handlers::openapi))
+}
+
+/// The database gate for the legacy routes: the legacy-style 503 page while the database is
+/// down.
+pub async fn database_gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    crate::http::guard::database_gate(&state, request, next, unavailable).await
 }
 
 /// The legacy routes backed by the database.
@@ -112,7 +120,13 @@ pub fn unauthorized() -> Response {
     response
 }
 
-/// 503 in the legacy style, for a database that cannot be reached.
+/// 403 in the legacy style: strict mode and the route's operation is not on the allow-list.
+pub fn forbidden() -> Response {
+    html(StatusCode::FORBIDDEN, pages::FORBIDDEN)
+}
+
+/// 503 in the legacy style, for a database that cannot be reached or a request past its time
+/// limit.
 pub fn unavailable() -> Response {
     html(StatusCode::SERVICE_UNAVAILABLE, pages::SERVICE_UNAVAILABLE)
 }

@@ -1,21 +1,17 @@
-//! The committed GraphQL operations the shim runs, parsed once.
+//! The committed GraphQL operations the shim runs (the executor caches their parse).
 
-use std::sync::OnceLock;
-
-use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Request, Variables};
 
-/// A committed operation and its parsed form.
+/// A committed operation.
 pub struct Operation {
     name: &'static str,
     kind: &'static str,
     source: &'static str,
-    parsed: OnceLock<Option<ExecutableDocument>>,
 }
 
 impl Operation {
     const fn new(name: &'static str, kind: &'static str, source: &'static str) -> Self {
-        Self { name, kind, source, parsed: OnceLock::new() }
+        Self { name, kind, source }
     }
 
     /// The operation's name (for metrics).
@@ -33,13 +29,9 @@ impl Operation {
         self.source
     }
 
-    /// A request for this operation with `variables`, reusing the parsed document.
+    /// A request for this operation with `variables` (the executor caches its parse).
     pub fn request(&self, variables: serde_json::Value) -> Request {
-        let mut request = Request::new(self.source).variables(Variables::from_json(variables));
-        if let Some(doc) = self.parsed.get_or_init(|| async_graphql::parser::parse_query(self.source).ok()) {
-            request.set_parsed_query(doc.clone());
-        }
-        request
+        Request::new(self.source).operation_name(self.name).variables(Variables::from_json(variables))
     }
 }
 

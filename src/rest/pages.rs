@@ -12,6 +12,8 @@ pub const UNSUPPORTED_MEDIA_TYPE: &str = "<!doctype html>\n<html lang=en>\n<titl
 pub const INTERNAL_SERVER_ERROR: &str = "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n<p>The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application.</p>\n";
 /// 401 (the legacy service had no auth; same skeleton).
 pub const UNAUTHORIZED: &str = "<!doctype html>\n<html lang=en>\n<title>401 Unauthorized</title>\n<h1>Unauthorized</h1>\n<p>A valid API token is required: Authorization: Bearer &lt;token&gt;.</p>\n";
+/// 403 (the legacy service had none; same skeleton): strict mode without this route's operation.
+pub const FORBIDDEN: &str = "<!doctype html>\n<html lang=en>\n<title>403 Forbidden</title>\n<h1>Forbidden</h1>\n<p>This server runs only allow-listed operations, and this route&#39;s operation is not on the list.</p>\n";
 /// 503 (the legacy service had none; same skeleton).
 pub const SERVICE_UNAVAILABLE: &str = "<!doctype html>\n<html lang=en>\n<title>503 Service Unavailable</title>\n<h1>Service Unavailable</h1>\n<p>The database is unavailable. Please retry later.</p>\n";
 

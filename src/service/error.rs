@@ -37,6 +37,10 @@ pub enum ServiceError {
     /// The database could not be reached in time. HTTP 503, GraphQL `SERVICE_UNAVAILABLE`.
     #[error("database unavailable: {0}")]
     Unavailable(DbErr),
+    /// The write reached its deadline before committing and was rolled back; nothing was
+    /// written. HTTP 503, GraphQL `TIMEOUT`.
+    #[error("the write did not finish in time and was rolled back")]
+    TimedOut,
     /// Any other database failure. HTTP 500, GraphQL `INTERNAL`; details are only logged.
     #[error("database error: {0}")]
     Database(DbErr),

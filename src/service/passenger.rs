@@ -8,8 +8,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::events::{EventKind, Events, PassengerEvent};
-use super::{ServiceError, ValidationError};
+use super::events::{EventKind, PassengerEvent};
+use super::{Deadline, ServiceError, ValidationError, Writer};
 
 /// Rows per INSERT statement when writing many (10 bound values each, far below the limits of
 /// both backends).
@@ -143,42 +143,38 @@ impl PassengerPatch {
 }
 
 /// Inserts one passenger and returns the stored row; announces a `Created` event.
-pub async fn create<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    events: &Events,
-    data: PassengerData,
-) -> Result<passenger::Model, ServiceError> {
+pub async fn create(w: Writer<'_>, data: PassengerData) -> Result<passenger::Model, ServiceError> {
     data.validate()?;
-    let txn = db.begin().await?;
+    let txn = w.db.begin().await?;
     let row = Entity::insert(data.into_active_model(Uuid::new_v4())).exec_with_returning(&txn).await?;
-    finish(db, txn, events, vec![PassengerEvent::new(EventKind::Created, row.clone())]).await?;
+    finish(w, txn, vec![PassengerEvent::new(EventKind::Created, row.clone())]).await?;
     Ok(row)
 }
 
-/// Stages `staged` in `txn`, commits, then hands them to local subscribers where needed.
-async fn finish<C: ConnectionTrait, T: ConnectionTrait + TransactionSession>(
-    db: &C,
+/// Stages `staged` in `txn`, commits unless the deadline has passed (then rolls back), and
+/// hands the events to local subscribers where needed.
+async fn finish<T: ConnectionTrait + TransactionSession>(
+    w: Writer<'_>,
     txn: T,
-    events: &Events,
     staged: Vec<PassengerEvent>,
 ) -> Result<(), ServiceError> {
-    events.stage(&txn, &staged).await?;
+    w.events.stage(&txn, &staged).await?;
+    if w.deadline.is_some_and(|Deadline(at)| std::time::Instant::now() >= at) {
+        txn.rollback().await?;
+        return Err(ServiceError::TimedOut);
+    }
     txn.commit().await?;
-    events.committed(db.get_database_backend(), staged);
+    w.events.committed(w.db.get_database_backend(), staged);
     Ok(())
 }
 
 /// Inserts all passengers in one transaction, or none of them when any is invalid or a write
 /// fails. Returns the stored rows in input order; announces one `Created` event per row.
-pub async fn create_many<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    events: &Events,
-    items: Vec<PassengerData>,
-) -> Result<Vec<passenger::Model>, ServiceError> {
+pub async fn create_many(w: Writer<'_>, items: Vec<PassengerData>) -> Result<Vec<passenger::Model>, ServiceError> {
     for (i, item) in items.iter().enumerate() {
         item.validate().map_err(|e| ValidationError::new(format!("inputs[{i}].{}", e.field), e.problem))?;
     }
-    let txn = db.begin().await?;
+    let txn = w.db.begin().await?;
     let mut stored = Vec::with_capacity(items.len());
     let mut items = items.into_iter().peekable();
     while items.peek().is_some() {
@@ -188,62 +184,43 @@ pub async fn create_many<C: ConnectionTrait + TransactionTrait>(
         stored.extend(rows);
     }
     let staged = stored.iter().map(|r| PassengerEvent::new(EventKind::Created, r.clone())).collect();
-    finish(db, txn, events, staged).await?;
+    finish(w, txn, staged).await?;
     Ok(stored)
 }
 
 /// Replaces all eight data fields of the row `id`; `None` when there is no such row.
-pub async fn replace<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    events: &Events,
-    id: Uuid,
-    data: PassengerData,
-) -> Result<Option<passenger::Model>, ServiceError> {
+pub async fn replace(w: Writer<'_>, id: Uuid, data: PassengerData) -> Result<Option<passenger::Model>, ServiceError> {
     data.validate()?;
-    update(db, events, id, data.into_changes()).await
+    update(w, id, data.into_changes()).await
 }
 
 /// Changes the given fields of the row `id`; `None` when there is no such row. A patch that
 /// changes nothing writes nothing and announces nothing.
-pub async fn patch<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    events: &Events,
-    id: Uuid,
-    patch: PassengerPatch,
-) -> Result<Option<passenger::Model>, ServiceError> {
+pub async fn patch(w: Writer<'_>, id: Uuid, patch: PassengerPatch) -> Result<Option<passenger::Model>, ServiceError> {
     patch.validate()?;
     match patch.into_changes() {
-        Some(changes) => update(db, events, id, changes).await,
-        None => Ok(Entity::find_by_id(id).one(db).await?),
+        Some(changes) => update(w, id, changes).await,
+        None => Ok(Entity::find_by_id(id).one(w.db).await?),
     }
 }
 
-async fn update<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    events: &Events,
-    id: Uuid,
-    changes: ActiveModel,
-) -> Result<Option<passenger::Model>, ServiceError> {
-    let txn = db.begin().await?;
+async fn update(w: Writer<'_>, id: Uuid, changes: ActiveModel) -> Result<Option<passenger::Model>, ServiceError> {
+    let txn = w.db.begin().await?;
     let rows = Entity::update_many().set(changes).filter(Column::Uuid.eq(id)).exec_with_returning(&txn).await?;
     let row = rows.into_iter().next();
     let staged = row.iter().map(|r| PassengerEvent::new(EventKind::Updated, r.clone())).collect();
-    finish(db, txn, events, staged).await?;
+    finish(w, txn, staged).await?;
     Ok(row)
 }
 
 /// Deletes the row `id`; whether there was one. Announces a `Deleted` event with the row's
 /// last state.
-pub async fn delete<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    events: &Events,
-    id: Uuid,
-) -> Result<bool, ServiceError> {
-    let txn = db.begin().await?;
+pub async fn delete(w: Writer<'_>, id: Uuid) -> Result<bool, ServiceError> {
+    let txn = w.db.begin().await?;
     let rows = Entity::delete_many().filter(Column::Uuid.eq(id)).exec_with_returning(&txn).await?;
     let deleted = !rows.is_empty();
     let staged = rows.into_iter().map(|r| PassengerEvent::new(EventKind::Deleted, r)).collect();
-    finish(db, txn, events, staged).await?;
+    finish(w, txn, staged).await?;
     Ok(deleted)
 }
 
@@ -254,6 +231,48 @@ pub async fn namesakes(db: &impl ConnectionTrait, name: Option<&str>) -> Result<
         None => Column::Name.is_null(),
     };
     Ok(Entity::find().filter(condition).order_by_asc(Column::Seq).all(db).await?)
+}
+
+/// The first `first` rows (oldest first) of each name in `names` (`None` stands for the rows
+/// without a name), in one statement; rows of different names come interleaved in insertion
+/// order.
+pub async fn namesakes_of(
+    db: &impl ConnectionTrait,
+    names: &[Option<String>],
+    first: u64,
+) -> Result<Vec<passenger::Model>, ServiceError> {
+    use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Func, Order, Query, WindowStatement};
+    use sea_orm::{FromQueryResult, Iterable};
+    let given: Vec<&str> = names.iter().flatten().map(String::as_str).collect();
+    let mut which = Condition::any();
+    if !given.is_empty() {
+        which = which.add(Column::Name.is_in(given));
+    }
+    if names.iter().any(Option::is_none) {
+        which = which.add(Column::Name.is_null());
+    }
+    if names.is_empty() || first == 0 {
+        return Ok(Vec::new());
+    }
+    let rank = Alias::new("namesake_rank");
+    let inner = Query::select()
+        .columns(Column::iter())
+        .expr_window_as(
+            Func::cust(Alias::new("row_number")),
+            WindowStatement::partition_by(Column::Name).order_by(Column::Seq, Order::Asc).to_owned(),
+            rank.clone(),
+        )
+        .from(Entity)
+        .cond_where(which)
+        .to_owned();
+    let outer = Query::select()
+        .columns(Column::iter().map(|c| (Alias::new("ranked"), c)))
+        .from_subquery(inner, Alias::new("ranked"))
+        .and_where(Expr::col(rank).lte(i64::try_from(first).unwrap_or(i64::MAX)))
+        .order_by((Alias::new("ranked"), Column::Seq), Order::Asc)
+        .to_owned();
+    let rows = db.query_all_raw(db.get_database_backend().build(&outer)).await?;
+    Ok(rows.iter().map(|r| passenger::Model::from_query_result(r, "")).collect::<Result<_, _>>()?)
 }
 
 /// Number of rows in the table.

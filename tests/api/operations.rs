@@ -192,9 +192,26 @@ async fn rate_limits_answer_429_with_retry_after() {
     let limited = app.get("/hello").await;
     assert_eq!(limited.status(), 429);
     assert_eq!(limited.headers()["retry-after"], "1");
-    // Another client (by token) has its own bucket.
-    let other = app.client.get(format!("{}/hello", app.address)).bearer_auth("someone-else").send().await.unwrap();
-    assert_eq!(other.status(), 201);
+}
+
+#[tokio::test]
+async fn a_valid_token_has_its_own_bucket_and_random_tokens_do_not_escape_the_limit() {
+    let app = spawn_app_with(|c| {
+        c.rate_limit_per_second = 1.0;
+        c.rate_limit_burst = 3;
+        c.api_tokens = Some(passenger_api::config::Secret(TOKEN.into()));
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        let response = app.client.get(format!("{}/hello", app.address)).bearer_auth(random).send().await.unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 3, "random tokens bought fresh bursts: {statuses:?}");
+    assert_eq!(app.get("/hello").await.status(), 429, "the address is out of tokens");
+    let verified = app.client.get(format!("{}/hello", app.address)).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(verified.status(), 201, "a valid token is a client of its own");
 }
 
 /// Opens a POST whose body is still being sent: a request in flight for as long as we like.

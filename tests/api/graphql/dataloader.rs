@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use passenger_api::config::Config;
-use passenger_api::graphql::{build_schema, execute};
+use passenger_api::graphql::access::Caller;
+use passenger_api::graphql::{Call, Executor, Transport, build_schema};
 
 use crate::helpers::{TestDb, titanic_rows};
 
@@ -23,8 +24,9 @@ async fn a_query_with_100_aliased_passenger_lookups_issues_exactly_one_select() 
             seen.fetch_add(1, Ordering::SeqCst);
         }
     });
-    let schema =
-        build_schema(counted, passenger_api::service::events::Events::new(8), &Config::with_database_url(&test_db.url));
+    let config = Config::with_database_url(&test_db.url);
+    let schema = build_schema(counted, passenger_api::service::events::Events::new(8), &config);
+    let executor = Executor::standalone(schema, &config);
 
     let fields: String = ids
         .iter()
@@ -32,7 +34,8 @@ async fn a_query_with_100_aliased_passenger_lookups_issues_exactly_one_select() 
         .enumerate()
         .map(|(i, id)| format!("p{i}: passenger(id: \"{id}\") {{ id name }}\n"))
         .collect();
-    let response = execute(&schema, async_graphql::Request::new(format!("{{ {fields} }}"))).await;
+    let call = Call { caller: Caller::TRUSTED, transport: Transport::Post };
+    let response = executor.execute(async_graphql::Request::new(format!("{{ {fields} }}")), call).await.response;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let data = response.data.into_json().unwrap();
     assert_eq!(data.as_object().unwrap().len(), 100);

@@ -12,16 +12,17 @@ mod stats;
 mod transport;
 
 use passenger_api::config::Config;
-use passenger_api::graphql::{AppSchema, build_schema, execute};
+use passenger_api::graphql::access::Caller;
+use passenger_api::graphql::{Call, Executor, Outcome, Transport, build_schema};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestDb, titanic_rows};
 
-/// A schema over a fresh database, plus the database.
+/// A schema over a fresh database, the executor in front of it, plus the database.
 pub struct Gql {
-    /// The schema under test.
-    pub schema: AppSchema,
+    /// The executor every transport uses, over that schema.
+    pub executor: Executor,
     /// Its database.
     pub db: DatabaseConnection,
     _test_db: TestDb,
@@ -39,11 +40,8 @@ impl Gql {
         let db = test_db.migrated().await;
         let mut config = Config::with_database_url(&test_db.url);
         configure(&mut config);
-        Self {
-            schema: build_schema(db.clone(), passenger_api::service::events::Events::new(64), &config),
-            db,
-            _test_db: test_db,
-        }
+        let schema = build_schema(db.clone(), passenger_api::service::events::Events::new(64), &config);
+        Self { executor: Executor::standalone(schema, &config), db, _test_db: test_db }
     }
 
     /// A schema over the 887 seeded legacy rows.
@@ -53,10 +51,17 @@ impl Gql {
         gql
     }
 
-    /// Runs `query` with `variables`; the whole response as JSON.
+    /// Runs `query` with `variables` through the executor, as a trusted caller over POST; the
+    /// whole response as JSON (`data` only when the operation ran, as on the wire).
     pub async fn run(&self, query: &str, variables: Value) -> Value {
         let request = async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(variables));
-        serde_json::to_value(execute(&self.schema, request).await).unwrap()
+        let call = Call { caller: Caller::TRUSTED, transport: Transport::Post };
+        let executed = self.executor.execute(request, call).await;
+        let mut json = serde_json::to_value(&executed.response).unwrap();
+        if executed.outcome != Outcome::Executed {
+            json.as_object_mut().unwrap().remove("data");
+        }
+        json
     }
 
     /// Runs `query` and returns `data`, failing the test on any error.

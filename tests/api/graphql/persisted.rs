@@ -44,22 +44,31 @@ async fn a_query_that_does_not_match_its_hash_is_refused() {
     assert_eq!(response["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_HASH_MISMATCH");
 }
 
-#[tokio::test]
-async fn strict_mode_runs_only_allow_listed_operations_and_the_rest_shim_keeps_working() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("allow.graphql");
+/// An allow-list of `QUERY` (and, with `legacy`, the REST shim's operations), written by the
+/// `persisted-queries` command as an operator would.
+fn allowlist(dir: &std::path::Path, legacy: bool) -> std::path::PathBuf {
+    let file = dir.join("allow.graphql");
     std::fs::write(&file, QUERY).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_passenger-api"))
-        .arg("persisted-queries")
-        .arg(&file)
-        .output()
-        .unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_passenger-api"));
+    command.arg("persisted-queries").arg(&file);
+    if legacy {
+        command.arg("--include-legacy-routes");
+    }
+    let out = command.output().unwrap();
     assert!(out.status.success());
     let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(manifest["operations"][0]["id"], sha256_hex(QUERY));
-    let list = dir.path().join("allowlist.json");
+    let ids: Vec<&str> = manifest["operations"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&sha256_hex(QUERY).as_str()));
+    assert_eq!(ids.len(), if legacy { 6 } else { 1 });
+    let list = dir.join(if legacy { "with-legacy.json" } else { "allowlist.json" });
     std::fs::write(&list, &out.stdout).unwrap();
+    list
+}
 
+#[tokio::test]
+async fn strict_mode_runs_only_allow_listed_operations_on_every_interface() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = allowlist(dir.path(), false);
     let app = spawn_app_with(|c| c.persisted_queries_allowlist = Some(list.clone())).await;
     assert_eq!(post(&app, json!({ "query": QUERY })).await, json!({ "data": { "passengers": { "totalCount": 0 } } }));
     let by_hash = post(&app, json!({ "extensions": apq(&sha256_hex(QUERY)) })).await;
@@ -69,7 +78,22 @@ async fn strict_mode_runs_only_allow_listed_operations_and_the_rest_shim_keeps_w
     assert_eq!(passenger_api::service::passenger::count(&app.db).await.unwrap(), 0);
 
     let shim = crate::rest::post_json(&app, crate::rest::README_BODY).await;
-    assert_eq!(shim.status, 200, "the shim's own operations are not subject to the allow-list");
+    assert_eq!(shim.status, 403, "the shim's operation is not on this list");
+    assert_eq!(shim.header("content-type"), "text/html; charset=utf-8");
+    assert_eq!(crate::rest::get(&app, "/passengerlist").await.status, 403);
+    assert_eq!(passenger_api::service::passenger::count(&app.db).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn strict_mode_with_the_legacy_operations_listed_keeps_the_legacy_routes_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = allowlist(dir.path(), true);
+    let app = spawn_app_with(|c| c.persisted_queries_allowlist = Some(list.clone())).await;
+    let shim = crate::rest::post_json(&app, crate::rest::README_BODY).await;
+    assert_eq!(shim.status, 200, "{}", shim.text());
+    assert_eq!(crate::rest::list(&app).await.len(), 1);
+    let other = post(&app, json!({ "query": "{ passengers { nodes { id } } }" })).await;
+    assert_eq!(other["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_ALLOWED");
 }
 
 #[test]

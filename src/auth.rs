@@ -1,4 +1,5 @@
-//! API tokens: who may write (and, with `PROTECT_READS`, read).
+//! API tokens: who may write (and, with `PROTECT_READS`, read). The transports turn the
+//! credentials of a request into a [`Caller`]; the executor decides with it.
 
 use axum::http::{HeaderMap, header};
 
@@ -34,6 +35,12 @@ impl Tokens {
     /// Whether any token is configured.
     pub fn enforced(&self) -> bool {
         !self.tokens.is_empty()
+    }
+
+    /// The valid bearer token of an `Authorization` header value, if any: what rate limiting
+    /// and idempotency keys are scoped by (an invalid token is no identity at all).
+    pub fn verified<'a>(&self, authorization: Option<&'a str>) -> Option<&'a str> {
+        authorization.and_then(Self::bearer).filter(|t| self.is_valid(t))
     }
 
     /// Whether `presented` is one of the tokens (every token is compared, in constant time).

@@ -1,0 +1,43 @@
+//! The application state: everything a handler may need, built once at start-up
+//! ([`crate::startup`]) and cloned per request (cheaply: every part is reference-counted).
+//!
+//! It sits below the transports: `http` and `rest` import it, it imports neither.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use crate::auth::Tokens;
+use crate::config::Config;
+use crate::db::Db;
+use crate::graphql::Executor;
+use crate::health::Health;
+use crate::limiter::RateLimiter;
+use crate::metrics::Metrics;
+use crate::playground::Playground;
+use crate::service::events::Events;
+
+/// Everything a handler may need.
+#[derive(Clone)]
+pub struct AppState {
+    /// The connection pools.
+    pub db: Db,
+    /// The one way into the schema, shared by `/graphql`, WebSocket and the REST shim.
+    pub executor: Executor,
+    /// Change events (to count and close subscriptions).
+    pub events: Events,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// API tokens.
+    pub tokens: Tokens,
+    /// Database and lifecycle state.
+    pub health: Arc<Health>,
+    /// Per-client rate limiting, when configured.
+    pub limiter: Option<Arc<RateLimiter>>,
+    /// Permits for requests in flight (load shedding), shared with the executor.
+    pub inflight: Arc<Semaphore>,
+    /// The configuration the service started with.
+    pub config: Arc<Config>,
+    /// The GraphiQL page and its bundles.
+    pub playground: Playground,
+}
