@@ -22,9 +22,19 @@ use entity::passenger::Model;
 use std::collections::HashMap;
 
 use super::Settings;
+use super::error::bad_input;
 use super::loaders::{NamesakesKey, NamesakesLoader};
-use super::types::namesakes_first;
 use crate::service::page::Ordering;
+
+/// `first` of `namesakes`, checked against the maximum page size.
+pub fn namesakes_first(max: u64, first: Option<i32>) -> async_graphql::Result<u64> {
+    match first {
+        None => Ok(super::cost::DEFAULT_NAMESAKES.min(max)),
+        Some(n) if n < 0 => Err(bad_input("first", format!("must not be negative, got {n}"))),
+        Some(n) if n as u64 > max => Err(bad_input("first", format!("must be at most {max}, got {n}"))),
+        Some(n) => Ok(n as u64),
+    }
+}
 
 /// A scalar field of `Passenger`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,21 +230,26 @@ fn build<'a>(
     rows: &'a [Model],
 ) -> std::pin::Pin<Box<dyn Future<Output = ServerResult<Vec<Value>>> + Send + 'a>> {
     Box::pin(async move {
-        // Every namesakes list this level needs, in one loader request per `namesakes` key,
-        // each distinct list built once.
+        // Every namesakes list this level needs: one loader request per `namesakes` key for
+        // all the rows, then the next level for all the lists' rows at once, so the whole tree
+        // costs one statement per level however many parents there are.
         let mut namesakes: Vec<(usize, HashMap<NamesakesKey, Value>)> = Vec::new();
         for (index, (_, item)) in plan.fields.iter().enumerate() {
             if let Item::Namesakes { first, plan: inner } = item {
                 let loader = ctx.data_unchecked::<DataLoader<NamesakesLoader>>();
                 let keys = rows.iter().map(|r| NamesakesKey { name: r.name.clone(), first: *first });
-                let lists = loader
+                let lists: Vec<(NamesakesKey, std::sync::Arc<[Model]>)> = loader
                     .load_many(keys)
                     .await
-                    .map_err(|e| ctx.set_error_path(super::error::service_error(&e).into_server_error(ctx.item.pos)))?;
-                let mut values = HashMap::with_capacity(lists.len());
-                for (key, list) in lists {
-                    values.insert(key, Value::List(build(ctx, inner, &list).await?));
-                }
+                    .map_err(|e| ctx.set_error_path(super::error::service_error(&e).into_server_error(ctx.item.pos)))?
+                    .into_iter()
+                    .collect();
+                let all: Vec<Model> = lists.iter().flat_map(|(_, list)| list.iter().cloned()).collect();
+                let mut built = build(ctx, inner, &all).await?.into_iter();
+                let values = lists
+                    .into_iter()
+                    .map(|(key, list)| (key, Value::List(built.by_ref().take(list.len()).collect())))
+                    .collect();
                 namesakes.push((index, values));
             }
         }

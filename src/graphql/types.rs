@@ -18,8 +18,8 @@ use entity::passenger::Model;
 use uuid::Uuid;
 
 use super::Settings;
-use super::error::{GqlResult, bad_input};
-use super::fast;
+use super::error::GqlResult;
+use super::fast::{self, namesakes_first};
 use super::loaders::{NamesakesKey, NamesakesLoader};
 use crate::db::Db;
 use crate::service::filter::Filter;
@@ -33,16 +33,6 @@ pub struct Passenger(pub Model);
 impl From<Model> for Passenger {
     fn from(m: Model) -> Self {
         Self(m)
-    }
-}
-
-/// `first` of `namesakes`, checked against the maximum page size.
-pub fn namesakes_first(max: u64, first: Option<i32>) -> Result<u64> {
-    match first {
-        None => Ok(super::cost::DEFAULT_NAMESAKES.min(max)),
-        Some(n) if n < 0 => Err(bad_input("first", format!("must not be negative, got {n}"))),
-        Some(n) if n as u64 > max => Err(bad_input("first", format!("must be at most {max}, got {n}"))),
-        Some(n) => Ok(n as u64),
     }
 }
 

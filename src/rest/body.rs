@@ -3,9 +3,14 @@
 //! The legacy service handed JSON values to PostgreSQL as query parameters, so PostgreSQL's
 //! casts decided what was accepted: numeric strings for numbers (`"27"`), boolean literals for
 //! `survived` (`"yes"`, `"t"`, …), floats for integer columns (rounded half away from zero).
-//! This module reproduces exactly those coercions and turns everything the legacy service
-//! answered with a 500 into a clear error naming the field. It checks types only; the data
-//! rules (lengths, 32-bit range, finiteness) are the schema's.
+//! This module reproduces those coercions and turns everything the legacy service answered
+//! with a 500 into a clear error naming the field. It checks types only; the data rules
+//! (lengths, 32-bit range, finiteness) are the schema's.
+//!
+//! What a string may hold for each kind of field is a grammar written once, here, as a regular
+//! expression ([`BOOLEAN_TEXT`], [`INTEGER_TEXT`], [`DECIMAL_TEXT`]); the parser follows it and
+//! `GET /openapi.json` publishes it, and a test checks the two agree on random input, so the
+//! published description is exactly what the route accepts.
 
 use axum::http::{HeaderMap, header};
 use serde_json::{Map, Value, json};
@@ -24,6 +29,31 @@ pub enum BodyError {
     /// JSON of the wrong shape or type (400 naming the field).
     Invalid(String),
 }
+
+/// The whitespace PostgreSQL's input functions skip around a value (C `isspace`).
+pub const SPACE: &[char] = &[' ', '\t', '\n', '\u{0b}', '\u{0c}', '\r'];
+
+/// A boolean as text: PostgreSQL's `boolin` literals (any case, surrounding whitespace).
+pub const BOOLEAN_TEXT: &str = r"^[ \t\n\x0B\f\r]*(1|0|[tT]([rR]([uU][eE]?)?)?|[yY]([eE][sS]?)?|[oO][nN]|[fF]([aA]([lL]([sS][eE]?)?)?)?|[nN][oO]?|[oO][fF][fF]?)[ \t\n\x0B\f\r]*$";
+
+/// A 32-bit integer as text: optional sign, decimal digits (leading zeros allowed), within
+/// -2147483648..=2147483647, surrounding whitespace allowed.
+pub const INTEGER_TEXT: &str = concat!(
+    r"^[ \t\n\x0B\f\r]*(\+?0*(",
+    r"[0-9]{1,9}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}|21474[0-7][0-9]{4}",
+    r"|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-7])",
+    r"|-0*([0-9]{1,9}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}|21474[0-7][0-9]{4}",
+    r"|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-8]))[ \t\n\x0B\f\r]*$"
+);
+
+/// A finite decimal number as text: optional sign, up to 200 integer digits, an optional
+/// fraction and an optional exponent of at most two digits, surrounding whitespace allowed.
+pub const DECIMAL_TEXT: &str =
+    r"^[ \t\n\x0B\f\r]*[+-]?([0-9]{1,200}(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,2})?[ \t\n\x0B\f\r]*$";
+
+/// The open interval a JSON number for an integer field must lie in: it is rounded half away
+/// from zero, as PostgreSQL's numeric-to-integer cast does, and must then fit 32 bits.
+pub const INTEGER_NUMBER_BOUNDS: (f64, f64) = (-2_147_483_648.5, 2_147_483_647.5);
 
 /// Prefix marking a bare `NaN`/`Infinity` token that was turned into a string so that it can
 /// be reported by field instead of failing the whole document.
@@ -111,7 +141,7 @@ fn float(value: &Value) -> Result<Value, String> {
         Value::String(s) if s.starts_with(NON_FINITE) => {
             return Err(format!("must be a finite number, got {}", shown(value)));
         }
-        Value::String(s) => s.trim().parse::<f64>().ok(),
+        Value::String(s) => decimal_text(s),
         _ => None,
     };
     match parsed {
@@ -121,6 +151,38 @@ fn float(value: &Value) -> Result<Value, String> {
     }
 }
 
+/// The value of a string that follows [`DECIMAL_TEXT`].
+fn decimal_text(s: &str) -> Option<f64> {
+    let t = s.trim_matches(SPACE);
+    let unsigned = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(at) => (&unsigned[..at], Some(&unsigned[at + 1..])),
+        None => (unsigned, None),
+    };
+    let (whole, fraction) = match mantissa.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (mantissa, None),
+    };
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = digits(whole)
+        && whole.len() <= 200
+        && fraction.is_none_or(digits)
+        && (!whole.is_empty() || fraction.is_some_and(|f| !f.is_empty()));
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        (1..=2).contains(&e.len()) && digits(e)
+    });
+    if mantissa_ok && exponent_ok { t.parse::<f64>().ok() } else { None }
+}
+
+/// The value of a string that follows [`INTEGER_TEXT`] (the range is checked by the schema's
+/// input rules, which name the field).
+fn integer_text(s: &str) -> Option<i64> {
+    let t = s.trim_matches(SPACE);
+    let unsigned = t.strip_prefix(['+', '-']).unwrap_or(t);
+    (!unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit())).then(|| t.parse::<i64>().ok()).flatten()
+}
+
 fn integer(value: &Value) -> Result<Value, String> {
     let parsed = match value {
         Value::Null => return Ok(Value::Null),
@@ -128,7 +190,7 @@ fn integer(value: &Value) -> Result<Value, String> {
             // PostgreSQL's numeric-to-integer cast rounds half away from zero, like `round`.
             n.as_f64().map(f64::round).filter(|f| f.is_finite() && f.abs() < 9.2e18).map(|f| f as i64)
         }),
-        Value::String(s) if !s.starts_with(NON_FINITE) => s.trim().parse::<i64>().ok(),
+        Value::String(s) if !s.starts_with(NON_FINITE) => integer_text(s),
         _ => None,
     };
     parsed.map(Value::from).ok_or_else(|| format!("expected an integer, got {}", shown(value)))
@@ -148,7 +210,7 @@ fn boolean(value: &Value) -> Result<Value, String> {
 /// PostgreSQL's `boolin`: surrounding whitespace ignored, case-insensitive, `1`/`0`, and any
 /// unambiguous prefix of `true`, `false`, `yes`, `no`, `on`, `off` (`on`/`off` need two letters).
 pub fn pg_bool(s: &str) -> Option<bool> {
-    let s = s.trim().to_ascii_lowercase();
+    let s = s.trim_matches(SPACE).to_ascii_lowercase();
     let prefix_of = |word: &str, min: usize| s.len() >= min && word.starts_with(s.as_str());
     if s == "1" || prefix_of("true", 1) || prefix_of("yes", 1) || prefix_of("on", 2) {
         Some(true)
@@ -264,6 +326,47 @@ mod tests {
         assert_eq!(invalid("name", "123"), "name: expected a string or null, got 123");
         assert_eq!(invalid("name", "[\"List-Name\"]"), "name: expected a string or null, got [\"List-Name\"]");
         assert_eq!(invalid("passengerClass", "\"2.5\""), "passengerClass: expected an integer, got \"2.5\"");
+    }
+
+    /// What the parser accepts as text for a field kind, and what the published grammar says.
+    fn agree(grammar: &str, accepts: impl Fn(&str) -> bool, text: &str) {
+        let re = regex::Regex::new(grammar).unwrap();
+        assert_eq!(accepts(text), re.is_match(text), "{text:?} against {grammar}");
+    }
+
+    fn grammar(pattern: &str) -> proptest::string::RegexGeneratorStrategy<String> {
+        proptest::string::string_regex(pattern.trim_start_matches('^').trim_end_matches('$')).unwrap()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn the_published_grammars_are_exactly_what_the_parser_accepts(
+            noise in grammar(r"[ \t\n\x0B\x0C\r\u{a0}+.0-9eEtTrRuUyYsSoOnNfFaAlL x-]{0,14}"),
+            integer in grammar(INTEGER_TEXT),
+            decimal in grammar(DECIMAL_TEXT),
+            boolean in grammar(BOOLEAN_TEXT),
+            digits in grammar(r"[+-]?0{0,3}[0-9]{9,11}"),
+        ) {
+            let int32 = |s: &str| integer_text(s).is_some_and(|v| i32::try_from(v).is_ok());
+            let decimal_ok = |s: &str| decimal_text(s).is_some_and(f64::is_finite);
+            let boolean_ok = |s: &str| pg_bool(s).is_some();
+            for text in [&noise, &integer, &decimal, &boolean, &digits] {
+                agree(INTEGER_TEXT, int32, text);
+                agree(DECIMAL_TEXT, decimal_ok, text);
+                agree(BOOLEAN_TEXT, boolean_ok, text);
+            }
+        }
+    }
+
+    #[test]
+    fn integer_bounds_are_the_32_bit_range_after_rounding() {
+        assert_eq!(coerced("passengerClass", "2147483647.4").unwrap(), json!(2_147_483_647));
+        assert_eq!(coerced("passengerClass", "2147483647.5").unwrap(), json!(2_147_483_648_i64));
+        assert!(integer_text("2147483647").is_some() && integer_text(" -2147483648 ").is_some());
+        assert!(regex::Regex::new(INTEGER_TEXT).unwrap().is_match("-2147483648"));
+        assert!(!regex::Regex::new(INTEGER_TEXT).unwrap().is_match("2147483648"));
     }
 
     #[test]

@@ -19,9 +19,6 @@ use crate::graphql::error::{BAD_USER_INPUT, SERVICE_UNAVAILABLE};
 use crate::graphql::{Call, Outcome, Transport};
 use crate::state::AppState;
 
-/// The OpenAPI 3.1 description of the legacy routes.
-const OPENAPI: &str = include_str!("openapi.json");
-
 /// `uuid` when it is in the canonical lower-case hyphenated form the legacy path converter
 /// accepted; any other spelling is a 404 there.
 pub fn canonical_uuid(uuid: &str) -> Option<&str> {
@@ -209,7 +206,7 @@ pub async fn delete_passenger(State(state): State<AppState>, Path(id): Path<Stri
 
 /// `GET /openapi.json`: the OpenAPI 3.1 description of the legacy routes.
 pub async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI).into_response()
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], super::openapi::document()).into_response()
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 pub mod body;
 pub mod handlers;
 pub mod legacy_json;
+pub mod openapi;
 pub mod operations;
 pub mod pages;
 

@@ -36,7 +36,7 @@ async fn the_page_uses_local_bundles_when_present_and_a_cdn_otherwise() {
 /// Needs Chromium, Node.js, `npm ci --prefix tests/browser` and the fetched bundles;
 /// `.ci/run` provides them and sets `BROWSER_TESTS=1`.
 #[tokio::test]
-async fn the_playground_runs_a_query_a_mutation_and_a_subscription_offline_in_chromium() {
+async fn the_playground_shows_the_docs_completes_and_runs_a_query_a_mutation_and_a_subscription_offline_in_chromium() {
     if std::env::var("BROWSER_TESTS").is_err() {
         eprintln!(
             "NOTE: set BROWSER_TESTS=1 (after scripts/fetch-playground-assets.sh and npm ci --prefix tests/browser) to run the browser test"
@@ -58,7 +58,7 @@ async fn the_playground_runs_a_query_a_mutation_and_a_subscription_offline_in_ch
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "browser test failed:\n{stdout}\n{stderr}");
-    for step in ["query ok", "mutation ok", "subscription ok"] {
+    for step in ["docs ok", "autocompletion ok", "query ok", "mutation ok", "subscription ok"] {
         assert!(stdout.contains(step), "{stdout}");
     }
     assert!(screenshot.is_file(), "screenshot saved");

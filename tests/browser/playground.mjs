@@ -1,5 +1,7 @@
-// Loads the playground in headless Chromium with every non-loopback request blocked, runs a
-// query, a mutation and a subscription from the editor, and checks the result pane.
+// Loads the playground in headless Chromium with every non-loopback request blocked, opens the
+// Documentation Explorer (which needs the standard introspection query to pass), uses
+// autocompletion, runs a query, a mutation and a subscription from the editor, and checks the
+// result pane.
 // Usage: node playground.mjs http://127.0.0.1:PORT SCREENSHOT.png
 import { chromium } from 'playwright-core';
 
@@ -57,6 +59,42 @@ async function resultContains(text, timeout = 15000) {
 
 await page.goto(`${base}/graphql`, { waitUntil: 'load' });
 await page.waitForSelector('.graphiql-container', { timeout: 20000 }).catch(() => fail('GraphiQL did not render'));
+
+// The Documentation Explorer shows the schema: GraphiQL fetched it with graphql-js's
+// standard introspection query.
+await page.locator('button[aria-label="Show Documentation Explorer"]').click();
+await page.waitForSelector('.graphiql-doc-explorer', { timeout: 10000 }).catch(() => fail('no Documentation Explorer'));
+await page.waitForFunction(() => {
+  const text = document.querySelector('.graphiql-doc-explorer')?.innerText ?? '';
+  return text.includes('Query') || text.includes('Error');
+}, null, { timeout: 15000 }).catch(() => {});
+const docsText = await page.locator('.graphiql-doc-explorer').innerText();
+if (docsText.includes('Error fetching schema') || docsText.includes('Error')) await fail(`the Docs panel shows an error: ${docsText.slice(0, 300)}`);
+await page.locator('.graphiql-doc-explorer a.graphiql-doc-explorer-type-name', { hasText: 'Query' }).first().click();
+await page.waitForFunction(() => {
+  const text = document.querySelector('.graphiql-doc-explorer')?.innerText ?? '';
+  return text.includes('passengerStats') && text.includes('passengersByIds');
+}, null, { timeout: 10000 }).catch(() => fail('the Docs panel does not list the fields of Query'));
+await page.screenshot({ path: screenshot.replace(/\.png$/, '-docs.png'), fullPage: true });
+console.log('docs ok');
+
+// Autocompletion from the schema: typing a field prefix offers the matching fields.
+{
+  const editor = page.locator('.graphiql-query-editor .CodeMirror').first();
+  await editor.click();
+  await page.evaluate(() => {
+    const cm = document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror;
+    cm.setValue('');
+    cm.focus();
+  });
+  await page.keyboard.type('{ passengerS', { delay: 60 });
+  await page.waitForFunction(() => {
+    const hints = document.querySelector('.CodeMirror-hints');
+    return hints && hints.innerText.includes('passengerStats');
+  }, null, { timeout: 10000 }).catch(() => fail('autocompletion did not offer passengerStats'));
+  await page.keyboard.press('Escape');
+  console.log('autocompletion ok');
+}
 
 await run('{ passengers(first: 2) { totalCount nodes { name } } }');
 await resultContains('"totalCount": 887');

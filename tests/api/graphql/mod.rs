@@ -3,10 +3,12 @@
 
 mod dataloader;
 mod filters;
+mod hostile;
 mod limits;
 mod mutations;
 mod pagination;
 mod persisted;
+mod policy;
 mod queries;
 mod stats;
 mod transport;

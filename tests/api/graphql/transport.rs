@@ -187,3 +187,38 @@ async fn a_request_over_the_time_limit_is_cancelled_with_503_and_the_server_stay
     assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT");
     assert_eq!(app.get("/healthz").await.status(), 200);
 }
+
+#[tokio::test]
+async fn the_standard_graphql_js_introspection_query_answers_under_the_default_limits() {
+    let app = spawn_app().await;
+    let query = passenger_api::graphql::limits::STANDARD_INTROSPECTION;
+    let response = post(&app, "application/json", Some(GRAPHQL_RESPONSE), json!({ "query": query }).to_string()).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+    let schema = &body["data"]["__schema"];
+    assert_eq!(schema["queryType"]["name"], "Query");
+    let types = schema["types"].as_array().unwrap();
+    let query_type = types.iter().find(|t| t["name"] == "Query").unwrap();
+    let fields: Vec<&str> =
+        query_type["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert!(fields.contains(&"passengers") && fields.contains(&"passengerStats"), "{fields:?}");
+    assert!(query_type["description"].is_string());
+    assert!(schema["directives"].as_array().unwrap().iter().all(|d| d["isRepeatable"].is_boolean()));
+}
+
+#[tokio::test]
+async fn a_document_that_cannot_run_has_no_data_entry_with_graphql_response_json() {
+    let app = spawn_app().await;
+    for body in [r#"{"query":"{ passengers { "}"#, r#"{"query":"{ noSuchField }"}"#] {
+        let response = post(&app, "application/json", Some(GRAPHQL_RESPONSE), body).await;
+        assert_eq!(response.status(), 400);
+        let json: Value = response.json().await.unwrap();
+        assert!(json.get("data").is_none(), "{json}");
+        for error in json["errors"].as_array().unwrap() {
+            for location in error["locations"].as_array().into_iter().flatten() {
+                assert!(location["line"].as_u64() >= Some(1) && location["column"].as_u64() >= Some(1), "{json}");
+            }
+        }
+    }
+}
