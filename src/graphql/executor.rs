@@ -9,7 +9,8 @@
 //!    bounded in bytes);
 //! 3. the method rule: only queries over `GET`;
 //! 4. access control by operation type and caller;
-//! 5. the document limits: selected fields, depth, introspection's own budget;
+//! 5. the document limits: selected fields, depth, cost, introspection's own budget, and the
+//!    32-bit range of every `Int` argument;
 //! 6. load shedding for operations no HTTP request accounts for (WebSocket);
 //! 7. validation (complexity included) and execution by async-graphql, with no extension
 //!    hooked into resolution. Queries are cancelled at the time limit; mutations are given a
@@ -30,6 +31,7 @@ use tokio::sync::Semaphore;
 use super::access::{self, Caller};
 use super::documents::{DocumentHash, Documents};
 use super::limits::{self, Limits};
+use super::ranges::InputTypes;
 use super::{AppSchema, GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, error};
 use crate::metrics::Metrics;
 use crate::service::Deadline;
@@ -189,6 +191,7 @@ impl Policy {
 
 struct Inner {
     schema: AppSchema,
+    input_types: InputTypes,
     documents: Arc<Documents>,
     metrics: Arc<Metrics>,
     policy: Policy,
@@ -220,7 +223,8 @@ impl Executor {
         policy: Policy,
         inflight: Arc<Semaphore>,
     ) -> Self {
-        Self(Arc::new(Inner { schema, documents, metrics, policy, inflight }))
+        let input_types = InputTypes::from_sdl(&schema.sdl());
+        Self(Arc::new(Inner { schema, input_types, documents, metrics, policy, inflight }))
     }
 
     /// An executor over `schema` with the policy of `config` and caches and metrics of its own
@@ -336,6 +340,9 @@ impl Executor {
         }
         if let Err(error) = limits::check(doc, name.as_deref(), &request.variables, self.0.policy.limits) {
             let error = ensure_code(error, GRAPHQL_VALIDATION_FAILED);
+            return Err(Executed::refused(Outcome::Rejected, kind, name, error));
+        }
+        if let Err(error) = self.0.input_types.check(doc, name.as_deref(), &request.variables) {
             return Err(Executed::refused(Outcome::Rejected, kind, name, error));
         }
         let keep = (!prepared.cached).then(|| prepared.document.clone());

@@ -16,6 +16,7 @@ pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod ranges;
 pub mod subscription;
 pub mod types;
 

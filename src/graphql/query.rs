@@ -65,7 +65,8 @@ impl PassengerQuery {
 
     /// A page of passengers (Relay cursor connection). Without `orderBy` the order is insertion
     /// order (for the historical data: the order of the original CSV file). Pages are read by
-    /// key, so deep pages cost the same as the first one.
+    /// key, so deep pages cost the same as the first one. With both `first` and `last`, the
+    /// last `last` of the first `first` are returned, as the Relay specification defines.
     #[allow(clippy::too_many_arguments)]
     async fn passengers(
         &self,
@@ -81,9 +82,6 @@ impl PassengerQuery {
             Vec<PassengerOrder>,
         >,
     ) -> Result<PassengerConnection> {
-        if first.is_some() && last.is_some() {
-            return Err(bad_input("last", "cannot be combined with `first`; page forwards or backwards"));
-        }
         let request = PageRequest {
             filter: filter.map(Filter::from),
             ordering: Ordering::new(order_by.unwrap_or_default().into_iter().map(Into::into)),

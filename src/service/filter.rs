@@ -117,7 +117,26 @@ fn always(value: bool) -> Condition {
     Condition::all().add(Expr::cust(if value { "1 = 1" } else { "1 = 0" }))
 }
 
+/// Whether `value` is a text holding a NUL character. Stored text never does (writes refuse
+/// it), and PostgreSQL cannot even take one as a parameter, so predicates on such a text are
+/// decided without asking the database.
+fn has_nul(value: &Value) -> bool {
+    matches!(value, Value::String(Some(s)) if s.contains('\0'))
+}
+
 fn leaf(backend: DatabaseBackend, field: Field, predicate: &Predicate, negated: bool) -> Condition {
+    match predicate {
+        Predicate::Eq(v) if has_nul(v) => return always(negated),
+        Predicate::Ne(v) if has_nul(v) => return always(!negated),
+        Predicate::In(values) if values.iter().any(has_nul) => {
+            let kept: Vec<Value> = values.iter().filter(|v| !has_nul(v)).cloned().collect();
+            return leaf(backend, field, &Predicate::In(kept), negated);
+        }
+        Predicate::Contains(t) | Predicate::ContainsInsensitive(t) | Predicate::StartsWith(t) if t.contains('\0') => {
+            return always(negated);
+        }
+        _ => {}
+    }
     let col = || Expr::col(field.column());
     let positive: SimpleExpr = match predicate {
         Predicate::IsNull(is_null) => {

@@ -81,6 +81,8 @@ impl SortKey {
             (Self::Field(Field::Age | Field::Fare), Json::Null) => Value::Double(None),
             (Self::Field(_), Json::Null) => Value::Int(None),
             (Self::Field(Field::Survived), Json::Bool(b)) => Value::Bool(Some(*b)),
+            // Stored text never holds NUL; a cursor that does was not made here.
+            (Self::Field(Field::Name | Field::Sex), Json::String(s)) if s.contains('\0') => return None,
             (Self::Field(Field::Name | Field::Sex), Json::String(s)) => Value::String(Some(s.clone())),
             (Self::Field(Field::Age | Field::Fare), n @ Json::Number(_)) => Value::Double(Some(n.as_f64()?)),
             (Self::Field(_), n @ Json::Number(_)) => Value::Int(Some(i32::try_from(n.as_i64()?).ok()?)),
@@ -245,8 +247,8 @@ pub struct Page {
     pub has_previous_page: bool,
 }
 
-/// Reads one page. `first` and `last` must not both be set; with neither, `first` is assumed
-/// to be `default_size`.
+/// Reads one page. With neither `first` nor `last`, `first` is `default_size`; with both, the
+/// last `last` of the first `first` rows.
 pub async fn page(db: &impl ConnectionTrait, request: &PageRequest, default_size: u64) -> Result<Page, ServiceError> {
     let backend = db.get_database_backend();
     let ordering = &request.ordering;
@@ -286,7 +288,14 @@ pub async fn page(db: &impl ConnectionTrait, request: &PageRequest, default_size
         }
         (Some(cursor), None) => exists(db, filter.clone(), ordering.beyond(cursor, !backwards)).await?,
     };
-    let (has_next_page, has_previous_page) = if backwards { (other_side, more) } else { (more, other_side) };
+    let (has_next_page, mut has_previous_page) = if backwards { (other_side, more) } else { (more, other_side) };
+    // Both `first` and `last` (Relay): the last `last` of the first `first`.
+    if let (Some(_), Some(last)) = (request.first, request.last)
+        && rows.len() as u64 > last
+    {
+        rows.drain(..rows.len() - last as usize);
+        has_previous_page = true;
+    }
     Ok(Page { rows, has_next_page, has_previous_page })
 }
 

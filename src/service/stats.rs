@@ -68,12 +68,67 @@ pub struct GroupStats {
     pub fare: Summary,
 }
 
+/// 2⁻¹⁰⁰⁰: on SQLite, ages and fares are scaled by it when their plain average overflows.
+const SCALE: f64 = 9.332_636_185_032_189e-302;
+
+/// How means are computed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mean {
+    /// The database's `avg` over the doubles.
+    Plain,
+    /// PostgreSQL: `avg` over exact `numeric` values, read as text and parsed here (a numeric
+    /// mean below the smallest double would make PostgreSQL's own conversion fail).
+    Numeric,
+    /// SQLite: `avg` over the values scaled by [`SCALE`] (exact: a power of two), scaled back.
+    Scaled,
+}
+
 /// One row per group of the rows matching `filter` (one row overall without grouping), groups
 /// in ascending key order with NULL last.
+///
+/// Every stored value is finite, and so is their mean, but the sum a database averages with can
+/// overflow (PostgreSQL raises an error, SQLite returns infinity). Then the means are computed
+/// again without overflow: over `numeric` on PostgreSQL, over values scaled by a power of two
+/// on SQLite.
 pub async fn stats(
     db: &impl ConnectionTrait,
     filter: Option<&Filter>,
     group_by: &[GroupKey],
+) -> Result<Vec<GroupStats>, ServiceError> {
+    let fallback = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => Mean::Numeric,
+        _ => Mean::Scaled,
+    };
+    match stats_with(db, filter, group_by, Mean::Plain).await {
+        Ok(groups) if groups.iter().all(GroupStats::finite) => Ok(groups),
+        Ok(_) => stats_with(db, filter, group_by, fallback).await,
+        Err(e) if is_overflow(&e) => stats_with(db, filter, group_by, fallback).await,
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether `err` is a numeric overflow in the database (SQLSTATE 22003).
+fn is_overflow(err: &ServiceError) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        ServiceError::Database(DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e))) => {
+            e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "22003")
+        }
+        _ => false,
+    }
+}
+
+impl GroupStats {
+    fn finite(&self) -> bool {
+        [self.age.avg, self.fare.avg].into_iter().flatten().all(f64::is_finite)
+    }
+}
+
+async fn stats_with(
+    db: &impl ConnectionTrait,
+    filter: Option<&Filter>,
+    group_by: &[GroupKey],
+    mean: Mean,
 ) -> Result<Vec<GroupStats>, ServiceError> {
     let backend = db.get_database_backend();
     let mut query = Query::select();
@@ -86,7 +141,14 @@ pub async fn stats(
         query
             .expr_as(Expr::col(column).min(), Alias::new(format!("{name}_min")))
             .expr_as(Expr::col(column).max(), Alias::new(format!("{name}_max")))
-            .expr_as(Expr::col(column).avg(), Alias::new(format!("{name}_avg")));
+            .expr_as(
+                match mean {
+                    Mean::Plain => Expr::col(column).avg(),
+                    Mean::Numeric => Expr::col(column).cast_as(Alias::new("numeric")).avg().cast_as(Alias::new("text")),
+                    Mean::Scaled => Expr::col(column).mul(SCALE).avg(),
+                },
+                Alias::new(format!("{name}_avg")),
+            );
     }
     let mut seen = Vec::new();
     for key in group_by.iter().copied() {
@@ -104,15 +166,31 @@ pub async fn stats(
         query.cond_where(f.condition(backend));
     }
     let rows = db.query_all_raw(backend.build(&query)).await?;
-    rows.iter().map(|row| read_row(row, &seen)).collect()
+    let mut groups = rows.iter().map(|row| read_row(row, &seen, mean)).collect::<Result<Vec<_>, _>>()?;
+    if mean == Mean::Scaled {
+        for group in &mut groups {
+            for summary in [&mut group.age, &mut group.fare] {
+                summary.avg = summary.avg.map(|a| a / SCALE);
+            }
+        }
+    }
+    Ok(groups)
 }
 
-fn read_row(row: &QueryResult, grouped: &[GroupKey]) -> Result<GroupStats, ServiceError> {
+fn read_row(row: &QueryResult, grouped: &[GroupKey], mean: Mean) -> Result<GroupStats, ServiceError> {
     let summary = |name: &str| -> Result<Summary, ServiceError> {
+        let avg_column = format!("{name}_avg");
+        let avg = match mean {
+            Mean::Numeric => row
+                .try_get::<Option<String>>("", &avg_column)?
+                .map(|text| text.parse::<f64>().map_err(|e| sea_orm::DbErr::Custom(format!("{avg_column}: {e}"))))
+                .transpose()?,
+            _ => row.try_get::<Option<f64>>("", &avg_column)?,
+        };
         Ok(Summary {
             min: row.try_get::<Option<f64>>("", &format!("{name}_min"))?,
             max: row.try_get::<Option<f64>>("", &format!("{name}_max"))?,
-            avg: row.try_get::<Option<f64>>("", &format!("{name}_avg"))?,
+            avg,
         })
     };
     let mut stats = GroupStats {

@@ -151,3 +151,25 @@ async fn a_filter_applies_to_pages_and_to_their_total() {
         .collect();
     assert_eq!(got, expected.into_iter().take(5).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn texts_with_nul_characters_match_nothing_and_never_reach_the_database() {
+    let gql = Gql::seeded().await;
+    let count = |filter: serde_json::Value| {
+        let gql = &gql;
+        async move {
+            let data = gql
+                .data("query($f: PassengerFilter) { passengers(filter: $f) { totalCount } }", json!({ "f": filter }))
+                .await;
+            data["passengers"]["totalCount"].as_u64().unwrap()
+        }
+    };
+    assert_eq!(count(json!({ "name": { "eq": "a\u{0}b" } })).await, 0);
+    assert_eq!(count(json!({ "name": { "contains": "\u{0}" } })).await, 0);
+    assert_eq!(count(json!({ "sex": { "startsWith": "\u{0}" } })).await, 0);
+    assert_eq!(count(json!({ "name": { "ne": "\u{0}" } })).await, 887);
+    assert_eq!(count(json!({ "not": { "name": { "containsInsensitive": "x\u{0}" } } })).await, 887);
+    assert_eq!(count(json!({ "name": { "in": ["\u{0}", "Mr. Owen Harris Braund"] } })).await, 1);
+    let stats = gql.data(r#"{ passengerStats(filter: { sex: { in: ["\u0000"] } }) { count } }"#, json!({})).await;
+    assert_eq!(stats["passengerStats"][0]["count"], 0);
+}

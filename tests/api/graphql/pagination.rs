@@ -153,8 +153,9 @@ async fn page_sizes_over_the_cap_or_negative_are_bad_user_input() {
     assert_eq!(error["message"], "first: must be at most 100, got 101");
     let error = gql.error("{ passengers(last: -1) { totalCount } }", json!({})).await;
     assert_eq!(code(&error), "BAD_USER_INPUT");
-    let error = gql.error("{ passengers(first: 1, last: 1) { totalCount } }", json!({})).await;
+    let error = gql.error("{ passengers(first: 3000000000) { totalCount } }", json!({})).await;
     assert_eq!(code(&error), "BAD_USER_INPUT");
+    assert_eq!(error["message"], "first: must be a 32-bit integer (-2147483648 to 2147483647), got 3000000000");
     assert!(gql.run("{ passengers(first: 100) { totalCount } }", json!({})).await.get("errors").is_none());
 }
 
@@ -168,4 +169,17 @@ async fn a_foreign_or_garbled_cursor_is_bad_user_input() {
     assert!(error["message"].as_str().unwrap().starts_with("after:"), "{error}");
     let error = gql.error(PAGE, json!({ "first": 1, "after": "garbage!" })).await;
     assert_eq!(code(&error), "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn first_and_last_together_give_the_last_of_the_first_as_relay_defines() {
+    let gql = Gql::seeded().await;
+    let both = page(&gql, json!({ "first": 10, "last": 3 })).await;
+    let all: Vec<String> = titanic_rows().into_iter().take(10).map(|r| r.name.unwrap()).collect();
+    assert_eq!(names(&both), all[7..10].to_vec());
+    assert_eq!(both["pageInfo"]["hasPreviousPage"], true);
+    assert_eq!(both["pageInfo"]["hasNextPage"], true);
+    let fewer = page(&gql, json!({ "first": 2, "last": 5 })).await;
+    assert_eq!(names(&fewer), all[..2].to_vec());
+    assert_eq!(fewer["pageInfo"]["hasPreviousPage"], false);
 }

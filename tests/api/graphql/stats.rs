@@ -96,3 +96,36 @@ async fn stats_of_an_empty_selection_are_zero_with_null_summaries() {
     assert_eq!(got["survivalRate"], Value::Null);
     assert_eq!(got["age"], json!({ "min": null, "max": null, "avg": null }));
 }
+
+#[tokio::test]
+async fn means_of_huge_values_do_not_overflow() {
+    let gql = super::Gql::new().await;
+    for _ in 0..3 {
+        gql.data(
+            "mutation { createPassenger(input: { name: \"Huge\", age: 1e308, fare: -1.7e308 }) { id } }",
+            serde_json::json!({}),
+        )
+        .await;
+        gql.data(
+            "mutation { createPassenger(input: { name: \"Tiny\", age: 5e-324, fare: -2.05e-186 }) { id } }",
+            serde_json::json!({}),
+        )
+        .await;
+    }
+    let data = gql.data("{ passengerStats { count age { avg max } fare { avg min } } }", serde_json::json!({})).await;
+    let stats = &data["passengerStats"][0];
+    assert_eq!(stats["count"], 6);
+    let (age, fare) = (stats["age"]["avg"].as_f64().unwrap(), stats["fare"]["avg"].as_f64().unwrap());
+    assert!((age / 5e307 - 1.0).abs() < 1e-14, "{stats}");
+    assert!((fare / -8.5e307 - 1.0).abs() < 1e-14, "{stats}");
+    // Means of only tiny values, grouped: below the smallest double, they are 0, not an error.
+    let tiny = gql
+        .data(
+            "{ passengerStats(filter: { name: { eq: \"Tiny\" } }, groupBy: [SEX, SURVIVED]) { count age { avg } fare { avg } } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(tiny["passengerStats"][0]["count"], 3, "{tiny}");
+    assert!(tiny["passengerStats"][0]["age"]["avg"].as_f64().unwrap() < 1e-300, "{tiny}");
+    assert_eq!(stats["fare"]["min"].as_f64(), Some(-1.7e308));
+}
