@@ -9,7 +9,8 @@
 //! (`namesakes`) are loaded for the whole list through their batched loader first.
 //!
 //! The result is the value async-graphql's generic resolution produces (a property test
-//! compares the two over random selection sets and rows), with one deliberate difference:
+//! compares the two over random selection sets and rows), quirks included (an object whose
+//! every field is skipped is null), with one deliberate difference:
 //! async-graphql inserts the fields of an object in the order their futures complete, so a
 //! field that waits for I/O lands after the others; here every field keeps its place in the
 //! selection, as the GraphQL specification orders them.
@@ -252,6 +253,10 @@ fn build<'a>(
                     .collect();
                 namesakes.push((index, values));
             }
+        }
+        if plan.fields.is_empty() {
+            // Every field skipped: async-graphql resolves such an object to null, not `{}`.
+            return Ok(vec![Value::Null; rows.len()]);
         }
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {

@@ -2,6 +2,7 @@
 //! transport behaviour over a real HTTP server.
 
 mod dataloader;
+mod fast_path;
 mod filters;
 mod hostile;
 mod limits;
