@@ -86,6 +86,7 @@ impl Application {
             health,
             limiter,
             inflight,
+            list_streams: Arc::new(Semaphore::new((config.db_max_connections as usize / 2).max(1))),
             config: Arc::new(config),
             playground,
         };

@@ -36,6 +36,8 @@ pub struct AppState {
     pub limiter: Option<Arc<RateLimiter>>,
     /// Permits for requests in flight (load shedding), shared with the executor.
     pub inflight: Arc<Semaphore>,
+    /// Permits for legacy lists streamed from a snapshot (each holds a pooled connection).
+    pub list_streams: Arc<Semaphore>,
     /// The configuration the service started with.
     pub config: Arc<Config>,
     /// The GraphiQL page and its bundles.

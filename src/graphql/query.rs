@@ -12,6 +12,7 @@ use super::inputs::{PassengerFilter, PassengerGroupBy, PassengerOrder};
 use super::loaders::PassengerLoader;
 use super::types::{Passenger, PassengerConnection, PassengerStats};
 use crate::db::Db;
+use crate::service::Snapshot;
 use crate::service::filter::Filter;
 use crate::service::page::{self, Ordering, PageRequest};
 use crate::service::stats;
@@ -90,8 +91,11 @@ impl PassengerQuery {
             first: page_size(ctx, "first", first)?,
             last: page_size(ctx, "last", last)?,
         };
-        let db = ctx.data::<Db>()?;
-        let page = page::page(&db.read, &request, DEFAULT_PAGE_SIZE).await.gql()?;
+        let page = match ctx.data_opt::<Snapshot>() {
+            Some(snapshot) => page::page(snapshot.0.as_ref(), &request, DEFAULT_PAGE_SIZE).await,
+            None => page::page(&ctx.data::<Db>()?.read, &request, DEFAULT_PAGE_SIZE).await,
+        }
+        .gql()?;
         Ok(PassengerConnection {
             rows: Arc::from(page.rows),
             ordering: request.ordering,

@@ -39,8 +39,19 @@ async fn run(
     operation: &Operation,
     variables: serde_json::Value,
 ) -> Result<Value, Response> {
+    run_request(state, caller, operation, operation.request(variables)).await
+}
+
+/// [`run`] for a request already built from `operation` (with data of its own).
+#[allow(clippy::result_large_err)] // the error is the response itself, returned at once
+pub(super) async fn run_request(
+    state: &AppState,
+    caller: Caller,
+    operation: &Operation,
+    request: async_graphql::Request,
+) -> Result<Value, Response> {
     let call = Call { caller, transport: Transport::Rest };
-    let executed = state.executor.execute(operation.request(variables), call).await;
+    let executed = state.executor.execute(request, call).await;
     match executed.outcome {
         Outcome::Executed if executed.response.errors.is_empty() => return Ok(executed.response.data),
         Outcome::Unauthenticated => return Err(unauthorized()),
@@ -61,7 +72,8 @@ async fn run(
     })
 }
 
-fn field(data: Value, name: &str) -> Value {
+/// The member `name` of an object value (null otherwise).
+pub(super) fn field(data: Value, name: &str) -> Value {
     match data {
         Value::Object(mut map) => map.swap_remove(name).unwrap_or(Value::Null),
         _ => Value::Null,
@@ -80,53 +92,6 @@ pub async fn hello() -> Response {
 /// `GET /zero`: 201 `{"0":""}`.
 pub async fn zero() -> Response {
     legacy_json(StatusCode::CREATED, b"{\"0\":\"\"}\n".to_vec())
-}
-
-/// `GET /passengerlist`: every passenger in the legacy order, unpaged.
-pub async fn list_passengers(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let caller = state.tokens.caller_from(&headers);
-    let page_size = state.config.max_page_size.max(1);
-    let mut out = String::with_capacity(256 * 1024);
-    out.push('[');
-    let mut after: Option<String> = None;
-    let mut first = true;
-    loop {
-        let data = match run(
-            &state,
-            caller,
-            &operations::LIST_PASSENGERS,
-            json!({ "first": page_size, "after": after }),
-        )
-        .await
-        {
-            Ok(data) => data,
-            Err(response) => return response,
-        };
-        let connection = field(data, "passengers");
-        let page_info = match &connection {
-            Value::Object(map) => map.get("pageInfo").cloned().unwrap_or(Value::Null),
-            _ => Value::Null,
-        };
-        if let Value::List(nodes) = field(connection, "nodes") {
-            for node in &nodes {
-                if !first {
-                    out.push(',');
-                }
-                first = false;
-                super::legacy_json::write_value(&mut out, node);
-            }
-        }
-        let next = match (field(page_info.clone(), "hasNextPage"), field(page_info, "endCursor")) {
-            (Value::Boolean(true), Value::String(cursor)) => Some(cursor),
-            _ => None,
-        };
-        match next {
-            Some(cursor) => after = Some(cursor),
-            None => break,
-        }
-    }
-    out.push_str("]\n");
-    legacy_json(StatusCode::OK, out.into_bytes())
 }
 
 /// `GET /getpassenger/<uuid>`: the passenger, or 200 `null`.

@@ -46,16 +46,28 @@ pub fn write_value(out: &mut String, value: &Value) {
             out.push(']');
         }
         Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+            // The shim's operations select keys in alphabetical order already; sort only when
+            // they are not.
+            let sorted = map.keys().zip(map.keys().skip(1)).all(|(a, b)| a.as_str() <= b.as_str());
             out.push('{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
+            let mut write_entry = |i: usize, key: &str, item: &Value| {
                 if i > 0 {
                     out.push(',');
                 }
-                write_string(out, key.as_str());
+                write_string(out, key);
                 out.push(':');
                 write_value(out, item);
+            };
+            if sorted {
+                for (i, (key, item)) in map.iter().enumerate() {
+                    write_entry(i, key.as_str(), item);
+                }
+            } else {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+                for (i, (key, item)) in entries.into_iter().enumerate() {
+                    write_entry(i, key.as_str(), item);
+                }
             }
             out.push('}');
         }
@@ -86,28 +98,52 @@ pub fn write_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// A small buffer on the stack that `write!` can format into.
+struct Stack {
+    bytes: [u8; 40],
+    len: usize,
+}
+
+impl std::fmt::Write for Stack {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 /// A finite float as Python's `repr` writes it: the shortest digits that round-trip, in fixed
 /// notation with at least one decimal when the decimal exponent is in [-4, 16), otherwise in
-/// exponent notation with a signed exponent of at least two digits.
+/// exponent notation with a signed exponent of at least two digits. No heap allocation.
 pub fn write_float(out: &mut String, f: f64) {
     if !f.is_finite() {
         // Never stored (validation refuses them); keep the output valid JSON regardless.
         out.push_str("null");
         return;
     }
-    // `{:e}` gives the shortest round-trip digit count; re-formatting with exactly that many
-    // digits rounds the exact binary value correctly (ties to even), which is how Python picks
-    // between two equally short candidates: "-1.2345e-7", "7.25e0", "0e0".
-    let shortest = format!("{f:e}");
-    let significant = shortest.split('e').next().unwrap_or("").chars().filter(char::is_ascii_digit).count();
-    let sci = format!("{:.*e}", significant.saturating_sub(1), f);
-    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
+    // `{:e}` writes the shortest digits that round-trip, the closest to the exact value
+    // ("7.25e0", "-1.2345e-7", "0e0"), as Python's repr picks them.
+    let mut buffer = Stack { bytes: [0; 40], len: 0 };
+    if write!(buffer, "{f:e}").is_err() {
+        out.push_str("null");
+        return;
+    }
+    let sci = std::str::from_utf8(&buffer.bytes[..buffer.len]).unwrap_or("0e0");
+    let (mantissa, exponent) = sci.split_once('e').unwrap_or((sci, "0"));
     let exponent: i32 = exponent.parse().unwrap_or(0);
     let (negative, mantissa) = match mantissa.strip_prefix('-') {
         Some(m) => (true, m),
         None => (false, mantissa),
     };
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    // The significant digits, without the point: at most 17.
+    let mut digits = [0u8; 24];
+    let mut count = 0;
+    for b in mantissa.bytes().filter(u8::is_ascii_digit) {
+        digits[count] = b;
+        count += 1;
+    }
+    let digits = std::str::from_utf8(&digits[..count]).unwrap_or("0");
     if negative {
         out.push('-');
     }
@@ -116,9 +152,9 @@ pub fn write_float(out: &mut String, f: f64) {
         if point <= 0 {
             out.push_str("0.");
             out.extend(std::iter::repeat_n('0', (-point) as usize));
-            out.push_str(&digits);
+            out.push_str(digits);
         } else if point as usize >= digits.len() {
-            out.push_str(&digits);
+            out.push_str(digits);
             out.extend(std::iter::repeat_n('0', point as usize - digits.len()));
             out.push_str(".0");
         } else {
@@ -170,6 +206,17 @@ mod tests {
             (5e-324, "5e-324"),
         ] {
             assert_eq!(float(value), repr, "{value:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn floats_round_trip_and_match_the_reference_formatting(bits in proptest::prelude::any::<u64>()) {
+            let f = f64::from_bits(bits);
+            proptest::prop_assume!(f.is_finite());
+            let written = float(f);
+            proptest::prop_assert_eq!(written.parse::<f64>().unwrap().to_bits(), f.to_bits(), "{}", written);
+            proptest::prop_assert!(written.contains('.') || written.contains('e'), "{}", written);
         }
     }
 

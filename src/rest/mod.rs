@@ -9,6 +9,7 @@
 pub mod body;
 pub mod handlers;
 pub mod legacy_json;
+pub mod list;
 pub mod openapi;
 pub mod operations;
 pub mod pages;
@@ -48,7 +49,7 @@ pub async fn database_gate(State(state): State<AppState>, request: Request, next
 /// The legacy routes backed by the database.
 pub fn database_router() -> Router<AppState> {
     Router::new()
-        .route("/passengerlist", legacy(get(handlers::list_passengers), ALLOW_GET, false))
+        .route("/passengerlist", legacy(get(list::list_passengers), ALLOW_GET, false))
         .route("/getpassenger/{id}", legacy(get(handlers::get_passenger), ALLOW_GET, true))
         .route("/postpassenger", legacy(post(handlers::post_passenger), ALLOW_POST, false))
         .route("/putpassenger/{id}", legacy(put(handlers::put_passenger), ALLOW_PUT, true))

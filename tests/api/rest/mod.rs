@@ -6,6 +6,7 @@ mod methods;
 mod order;
 mod properties;
 mod routes;
+mod stream;
 mod transport;
 
 use reqwest::header::HeaderMap;
