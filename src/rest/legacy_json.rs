@@ -122,10 +122,21 @@ pub fn write_float(out: &mut String, f: f64) {
         out.push_str("null");
         return;
     }
-    // `{:e}` writes the shortest digits that round-trip, the closest to the exact value
-    // ("7.25e0", "-1.2345e-7", "0e0"), as Python's repr picks them.
+    // `{:e}` gives the shortest round-trip digit count; re-formatting with exactly that many
+    // digits rounds the exact binary value correctly (ties to even), which is how Python picks
+    // between two equally short candidates: "-1.2345e-7", "7.25e0", "0e0".
+    let mut shortest = Stack { bytes: [0; 40], len: 0 };
     let mut buffer = Stack { bytes: [0; 40], len: 0 };
-    if write!(buffer, "{f:e}").is_err() {
+    if write!(shortest, "{f:e}").is_err() {
+        out.push_str("null");
+        return;
+    }
+    let significant = shortest.bytes[..shortest.len]
+        .iter()
+        .take_while(|b| **b != b'e')
+        .filter(|b| b.is_ascii_digit())
+        .count();
+    if write!(buffer, "{:.*e}", significant.saturating_sub(1), f).is_err() {
         out.push_str("null");
         return;
     }
@@ -204,6 +215,7 @@ mod tests {
             (1e100, "1e+100"),
             (f64::MAX, "1.7976931348623157e+308"),
             (5e-324, "5e-324"),
+            (1947788824618972.25, "1947788824618972.2"),
         ] {
             assert_eq!(float(value), repr, "{value:?}");
         }
