@@ -77,7 +77,7 @@ impl Application {
         metrics.known_operations(crate::rest::operations::all().iter().map(|op| op.name()));
         let policy = Policy::from_config(&config);
         let executor = Executor::new(schema, documents, metrics.clone(), policy, inflight.clone());
-        let state = AppState {
+        let state = AppState::new(crate::state::State {
             db,
             executor,
             events,
@@ -89,7 +89,7 @@ impl Application {
             list_streams: Arc::new(Semaphore::new((config.db_max_connections as usize / 2).max(1))),
             config: Arc::new(config),
             playground,
-        };
+        });
         Ok(Self { listener, state })
     }
 

@@ -17,9 +17,28 @@ use crate::metrics::Metrics;
 use crate::playground::Playground;
 use crate::service::events::Events;
 
-/// Everything a handler may need.
+/// Everything a handler may need; cloning it (axum does, per request and middleware) costs one
+/// reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<State>);
+
+impl std::ops::Deref for AppState {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Wraps `state` for sharing.
+    pub fn new(state: State) -> Self {
+        Self(Arc::new(state))
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct State {
     /// The connection pools.
     pub db: Db,
     /// The one way into the schema, shared by `/graphql`, WebSocket and the REST shim.

@@ -108,6 +108,14 @@ pub struct Plan {
     fields: Vec<(Name, Item)>,
 }
 
+impl Plan {
+    /// An object with every response key in place (values null): cloning it gives each row
+    /// its object without hashing a key again.
+    fn template(&self) -> IndexMap<Name, Value> {
+        self.fields.iter().map(|(key, _)| (key.clone(), Value::Null)).collect()
+    }
+}
+
 /// The selections of one response key, gathered across fragments.
 struct Gathered<'a> {
     key: Name,
@@ -258,11 +266,12 @@ fn build<'a>(
             // Every field skipped: async-graphql resolves such an object to null, not `{}`.
             return Ok(vec![Value::Null; rows.len()]);
         }
+        let template = plan.template();
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let mut object = IndexMap::with_capacity(plan.fields.len());
-            for (index, (key, item)) in plan.fields.iter().enumerate() {
-                let value = match item {
+            let mut object = template.clone();
+            for (index, ((_, item), (_, slot))) in plan.fields.iter().zip(object.iter_mut()).enumerate() {
+                *slot = match item {
                     Item::Leaf(leaf) => leaf.value(row),
                     Item::Namesakes { first, .. } => {
                         let key = NamesakesKey { name: row.name.clone(), first: *first };
@@ -274,7 +283,6 @@ fn build<'a>(
                             .unwrap_or(Value::List(Vec::new()))
                     }
                 };
-                object.insert(key.clone(), value);
             }
             out.push(Value::Object(object));
         }

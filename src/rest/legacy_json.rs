@@ -74,43 +74,40 @@ pub fn write_value(out: &mut String, value: &Value) {
     }
 }
 
-/// A JSON string with Python's `ensure_ascii` escaping.
+/// A JSON string with Python's `ensure_ascii` escaping. Runs of printable ASCII are copied
+/// whole; only the characters that need it are escaped one by one.
 pub fn write_string(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            c if !(' '..='~').contains(&c) => {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\' {
+            continue;
+        }
+        if b & 0xC0 == 0x80 {
+            continue; // a continuation byte of a character escaped at its first byte
+        }
+        out.push_str(&s[start..i]);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                let c = s[i..].chars().next().unwrap_or('\u{fffd}');
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
                     let _ = write!(out, "\\u{unit:04x}");
                 }
             }
-            c => out.push(c),
         }
+        start = i + s[i..].chars().next().map_or(1, char::len_utf8);
     }
+    out.push_str(&s[start..]);
     out.push('"');
-}
-
-/// A small buffer on the stack that `write!` can format into.
-struct Stack {
-    bytes: [u8; 40],
-    len: usize,
-}
-
-impl std::fmt::Write for Stack {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
 }
 
 /// A finite float as Python's `repr` writes it: the shortest digits that round-trip, in fixed
@@ -122,37 +119,41 @@ pub fn write_float(out: &mut String, f: f64) {
         out.push_str("null");
         return;
     }
-    // `{:e}` gives the shortest round-trip digit count; re-formatting with exactly that many
-    // digits rounds the exact binary value correctly (ties to even), which is how Python picks
-    // between two equally short candidates: "-1.2345e-7", "7.25e0", "0e0".
-    let mut shortest = Stack { bytes: [0; 40], len: 0 };
-    let mut buffer = Stack { bytes: [0; 40], len: 0 };
-    if write!(shortest, "{f:e}").is_err() {
-        out.push_str("null");
-        return;
-    }
-    let significant = shortest.bytes[..shortest.len]
-        .iter()
-        .take_while(|b| **b != b'e')
-        .filter(|b| b.is_ascii_digit())
-        .count();
-    if write!(buffer, "{:.*e}", significant.saturating_sub(1), f).is_err() {
-        out.push_str("null");
-        return;
-    }
-    let sci = std::str::from_utf8(&buffer.bytes[..buffer.len]).unwrap_or("0e0");
-    let (mantissa, exponent) = sci.split_once('e').unwrap_or((sci, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let (negative, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => (true, m),
-        None => (false, mantissa),
+    // Ryu writes the shortest digits that round-trip, the closest to the exact value, ties to
+    // even — the digits Python's repr picks — in a layout of its own ("1e16", "0.0001",
+    // "1.2345e-7"), from which the digits and the decimal exponent are read back.
+    let mut buffer = ryu::Buffer::new();
+    let text = buffer.format_finite(f);
+    let (negative, text) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
     };
-    // The significant digits, without the point: at most 17.
-    let mut digits = [0u8; 24];
+    let (mantissa, shift) = match text.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (text, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    // The significant digits (at most 17) and the exponent of the first one.
+    let mut digits = [0u8; 40];
     let mut count = 0;
-    for b in mantissa.bytes().filter(u8::is_ascii_digit) {
-        digits[count] = b;
-        count += 1;
+    let mut exponent = shift + whole.len() as i32 - 1;
+    for b in whole.bytes().chain(fraction.bytes()) {
+        if count == 0 && b == b'0' {
+            exponent -= 1;
+            continue;
+        }
+        if count < digits.len() {
+            digits[count] = b;
+            count += 1;
+        }
+    }
+    while count > 1 && digits[count - 1] == b'0' {
+        count -= 1;
+    }
+    if count == 0 {
+        digits[0] = b'0';
+        count = 1;
+        exponent = 0;
     }
     let digits = std::str::from_utf8(&digits[..count]).unwrap_or("0");
     if negative {
@@ -221,7 +222,38 @@ mod tests {
         }
     }
 
+    /// The escaping rule, one character at a time (the reference the fast writer must match).
+    fn reference(s: &str) -> String {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\u{08}' => out.push_str("\\b"),
+                '\u{0c}' => out.push_str("\\f"),
+                c if !(' '..='~').contains(&c) => {
+                    for unit in c.encode_utf16(&mut [0u16; 2]) {
+                        out.push_str(&format!("\\u{unit:04x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
     proptest::proptest! {
+        #[test]
+        fn strings_are_escaped_as_the_reference_does(s in "\\PC{0,40}|[\\x00-\\x7f\u{e9}\u{1F6A2}\u{674e}]{0,40}") {
+            let mut out = String::new();
+            write_string(&mut out, &s);
+            proptest::prop_assert_eq!(out, reference(&s));
+        }
+
         #[test]
         fn floats_round_trip_and_match_the_reference_formatting(bits in proptest::prelude::any::<u64>()) {
             let f = f64::from_bits(bits);
