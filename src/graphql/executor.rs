@@ -30,6 +30,7 @@ use tokio::sync::Semaphore;
 
 use super::access::{self, Caller};
 use super::documents::{DocumentHash, Documents};
+use super::fast::{Encoding, Preencoded};
 use super::limits::{self, Limits};
 use super::ranges::InputTypes;
 use super::{AppSchema, GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, error};
@@ -56,6 +57,22 @@ pub struct Call {
     pub caller: Caller,
     /// Where the operation came from.
     pub transport: Transport,
+    /// The text form the transport writes the response in, when it writes it itself with
+    /// [`crate::json`]: lists of passengers may then arrive already written in it (see
+    /// `fast::Preencoded`). `None` for values consumed as values.
+    pub encoding: Option<Encoding>,
+}
+
+impl Call {
+    /// A call whose response is consumed as values.
+    pub fn new(caller: Caller, transport: Transport) -> Self {
+        Self { caller, transport, encoding: None }
+    }
+
+    /// A call whose response the transport writes in `encoding`.
+    pub fn encoded(caller: Caller, transport: Transport, encoding: Encoding) -> Self {
+        Self { caller, transport, encoding: Some(encoding) }
+    }
 }
 
 /// The type of an operation.
@@ -134,6 +151,37 @@ impl Executed {
     /// Whether the response is complete and error-free (what may be cached or replayed).
     pub fn is_clean(&self) -> bool {
         self.outcome == Outcome::Executed && self.response.errors.is_empty()
+    }
+
+    /// The response as GraphQL-over-HTTP JSON: `errors` when there are any, `data` only when
+    /// the operation ran, `extensions` when there are any. Lists that arrived already written
+    /// are copied as they are.
+    pub fn write_json(&self, out: &mut String) {
+        let response = &self.response;
+        out.push('{');
+        let mut first = true;
+        let mut member = |out: &mut String, name: &str| {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":");
+        };
+        if !response.errors.is_empty() {
+            member(out, "errors");
+            out.push_str(&serde_json::to_string(&response.errors).unwrap_or_else(|_| "[]".into()));
+        }
+        if self.outcome == Outcome::Executed {
+            member(out, "data");
+            crate::json::write::<crate::json::Standard>(out, &response.data);
+        }
+        if !response.extensions.is_empty() {
+            member(out, "extensions");
+            out.push_str(&serde_json::to_string(&response.extensions).unwrap_or_else(|_| "{}".into()));
+        }
+        out.push('}');
     }
 }
 
@@ -346,6 +394,11 @@ impl Executor {
             return Err(Executed::refused(Outcome::Rejected, kind, name, error));
         }
         let keep = (!prepared.cached).then(|| prepared.document.clone());
+        if let Some(encoding) = call.encoding
+            && super::fast::mergeless(&prepared.document, name.as_deref())
+        {
+            request = request.data(Preencoded(encoding));
+        }
         request.set_parsed_query(prepared.document);
         let request = request.data(call.caller);
         Ok(Ready { request, kind, name, hash: prepared.hash, keep, register: prepared.register })
@@ -373,7 +426,7 @@ impl Executor {
             .and_then(|d| d.downcast_ref::<Caller>())
             .copied()
             .unwrap_or(Caller { can_write: false, can_read: false });
-        let call = Call { caller, transport: Transport::WebSocket };
+        let call = Call::new(caller, Transport::WebSocket);
         match self.prepare(request, call) {
             Err(refused) => {
                 self.record(&refused);
@@ -421,7 +474,7 @@ pub struct WebSocketExecutor(pub Executor);
 
 impl async_graphql::Executor for WebSocketExecutor {
     async fn execute(&self, request: Request) -> Response {
-        let call = Call { caller: Caller { can_write: false, can_read: false }, transport: Transport::WebSocket };
+        let call = Call::new(Caller { can_write: false, can_read: false }, Transport::WebSocket);
         self.0.execute(request, call).await.response
     }
 

@@ -8,19 +8,32 @@
 //! and each row's value is then built directly from the stored row. Fields that need I/O
 //! (`namesakes`) are loaded for the whole list through their batched loader first.
 //!
-//! The result is the value async-graphql's generic resolution produces (a property test
-//! compares the two over random selection sets and rows), quirks included (an object whose
-//! every field is skipped is null), with one deliberate difference:
+//! When the transport writes the response itself (GraphQL over HTTP, the REST shim), it asks
+//! for [`Preencoded`] lists: the rows are then written straight into the response's text form
+//! (standard or legacy JSON) and the list travels through async-graphql's value tree as one
+//! `Value::Binary` holding that text, which `crate::json` copies verbatim — no value per
+//! field, no tree to build and drop. The executor asks for it only when no response key with
+//! a selection of its own is selected twice in one place (async-graphql would then merge two
+//! values, which text cannot be).
+//!
+//! The result is the value async-graphql's generic resolution produces, or its text (a
+//! property test compares them over random selection sets and rows), quirks included (an
+//! object whose every field is skipped is null), with one deliberate difference:
 //! async-graphql inserts the fields of an object in the order their futures complete, so a
 //! field that waits for I/O lands after the others; here every field keeps its place in the
 //! selection, as the GraphQL specification orders them.
 
+use std::collections::HashMap;
+use std::ops::Range;
+use std::pin::Pin;
+
 use async_graphql::dataloader::DataLoader;
 use async_graphql::indexmap::IndexMap;
-use async_graphql::parser::types::{Directive, Field, Selection, SelectionSet};
+use async_graphql::parser::types::{Directive, ExecutableDocument, Field, Selection, SelectionSet};
 use async_graphql::{ContextSelectionSet, Name, Number, Positioned, ServerError, ServerResult, Value, Variables};
 use entity::passenger::Model;
-use std::collections::HashMap;
+
+use crate::json::{Form, Legacy, Standard};
 
 use super::Settings;
 use super::error::bad_input;
@@ -36,6 +49,20 @@ pub fn namesakes_first(max: u64, first: Option<i32>) -> async_graphql::Result<u6
         Some(n) => Ok(n as u64),
     }
 }
+
+/// The text form a transport writes its responses in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// Standard JSON (GraphQL over HTTP).
+    Json,
+    /// The legacy Flask form (the REST shim).
+    Legacy,
+}
+
+/// Request data: lists of passengers are to be written directly in this form (see the module
+/// documentation).
+#[derive(Debug, Clone, Copy)]
+pub struct Preencoded(pub Encoding);
 
 /// A scalar field of `Passenger`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +94,48 @@ impl Leaf {
             "fare" => Self::Fare,
             _ => return None,
         })
+    }
+
+    /// This field of `row` written in form `F`, as [`Self::value`] would be.
+    fn write<F: Form>(self, out: &mut String, row: &Model) {
+        fn int(out: &mut String, v: Option<i32>) {
+            match v {
+                Some(v) => out.push_str(itoa::Buffer::new().format(v)),
+                None => out.push_str("null"),
+            }
+        }
+        fn float<F: Form>(out: &mut String, v: Option<f64>) {
+            match v {
+                Some(v) => F::float(out, v),
+                None => out.push_str("null"),
+            }
+        }
+        fn text<F: Form>(out: &mut String, v: &Option<String>) {
+            match v {
+                Some(s) => F::string(out, s),
+                None => out.push_str("null"),
+            }
+        }
+        match self {
+            Self::Typename => F::string(out, "Passenger"),
+            Self::Id => {
+                out.push('"');
+                out.push_str(row.uuid.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+                out.push('"');
+            }
+            Self::Survived => out.push_str(match row.survived {
+                Some(true) => "true",
+                Some(false) => "false",
+                None => "null",
+            }),
+            Self::PassengerClass => int(out, row.passenger_class),
+            Self::Name => text::<F>(out, &row.name),
+            Self::Sex => text::<F>(out, &row.sex),
+            Self::Age => float::<F>(out, row.age),
+            Self::SiblingsOrSpousesAboard => int(out, row.siblings_or_spouses_aboard),
+            Self::ParentsOrChildrenAboard => int(out, row.parents_or_children_aboard),
+            Self::Fare => float::<F>(out, row.fare),
+        }
     }
 
     /// The value async-graphql's scalars produce for this field of `row`.
@@ -290,10 +359,179 @@ fn build<'a>(
     })
 }
 
-/// The value of a `[Passenger!]!` list of `rows` under the list field's selection set.
+/// The value of a `[Passenger!]!` list of `rows` under the list field's selection set: a list
+/// value, or its text when the request asked for [`Preencoded`] lists.
 pub async fn passengers(ctx: &ContextSelectionSet<'_>, rows: &[Model]) -> ServerResult<Value> {
     let plan = compile(ctx, &[&ctx.item.node])?;
-    Ok(Value::List(build(ctx, &plan, rows).await?))
+    match ctx.data_opt::<Preencoded>() {
+        Some(Preencoded(Encoding::Json)) => encoded_list::<Standard>(ctx, &plan, rows).await,
+        Some(Preencoded(Encoding::Legacy)) => encoded_list::<Legacy>(ctx, &plan, rows).await,
+        None => Ok(Value::List(build(ctx, &plan, rows).await?)),
+    }
+}
+
+/// The text of the list `rows` under `plan`, as a binary value.
+async fn encoded_list<F: Form>(ctx: &ContextSelectionSet<'_>, plan: &Plan, rows: &[Model]) -> ServerResult<Value> {
+    // About 230 bytes per passenger with every field; room for the closing bracket and the
+    // newline a legacy answer appends, so neither reallocates.
+    let mut out = String::with_capacity(rows.len() * 240 + 4);
+    out.push('[');
+    encode_rows::<F>(ctx, plan, rows, &mut out).await?;
+    out.push(']');
+    Ok(Value::Binary(out.into_bytes().into()))
+}
+
+/// A plan's keys written once in form `F` (`"key":`), in the order the form writes them.
+fn written_keys<F: Form>(plan: &Plan) -> Vec<(usize, String)> {
+    let mut order: Vec<usize> = (0..plan.fields.len()).collect();
+    if F::SORTED_KEYS {
+        order.sort_by(|a, b| plan.fields[*a].0.as_str().cmp(plan.fields[*b].0.as_str()));
+    }
+    order
+        .into_iter()
+        .map(|i| {
+            let mut key = String::new();
+            F::string(&mut key, plan.fields[i].0.as_str());
+            key.push(':');
+            (i, key)
+        })
+        .collect()
+}
+
+type Encoded<'a> = Pin<Box<dyn Future<Output = ServerResult<Vec<Range<usize>>>> + Send + 'a>>;
+
+/// Appends the objects of `rows` under `plan` to `out` in form `F`, separated by commas, and
+/// returns where each one is. Namesakes are loaded for all the rows at once and written for
+/// all of them at once, level by level, as [`build`] does.
+fn encode_rows<'a, F: Form>(
+    ctx: &'a ContextSelectionSet<'a>,
+    plan: &'a Plan,
+    rows: &'a [Model],
+    out: &'a mut String,
+) -> Encoded<'a> {
+    Box::pin(async move {
+        let mut namesakes: Vec<(usize, HashMap<NamesakesKey, String>)> = Vec::new();
+        for (index, (_, item)) in plan.fields.iter().enumerate() {
+            if let Item::Namesakes { first, plan: inner } = item {
+                let loader = ctx.data_unchecked::<DataLoader<NamesakesLoader>>();
+                let keys = rows.iter().map(|r| NamesakesKey { name: r.name.clone(), first: *first });
+                let lists: Vec<(NamesakesKey, std::sync::Arc<[Model]>)> = loader
+                    .load_many(keys)
+                    .await
+                    .map_err(|e| ctx.set_error_path(super::error::service_error(&e).into_server_error(ctx.item.pos)))?
+                    .into_iter()
+                    .collect();
+                let all: Vec<Model> = lists.iter().flat_map(|(_, list)| list.iter().cloned()).collect();
+                let mut children = String::with_capacity(all.len() * 120);
+                let ranges = encode_rows::<F>(ctx, inner, &all, &mut children).await?;
+                let mut ranges = ranges.into_iter();
+                let texts = lists
+                    .into_iter()
+                    .map(|(key, list)| {
+                        let mut text = String::from("[");
+                        for (i, range) in ranges.by_ref().take(list.len()).enumerate() {
+                            if i > 0 {
+                                text.push(',');
+                            }
+                            text.push_str(&children[range]);
+                        }
+                        text.push(']');
+                        (key, text)
+                    })
+                    .collect();
+                namesakes.push((index, texts));
+            }
+        }
+        let keys = written_keys::<F>(plan);
+        let mut ranges = Vec::with_capacity(rows.len());
+        for (r, row) in rows.iter().enumerate() {
+            if r > 0 {
+                out.push(',');
+            }
+            let start = out.len();
+            if plan.fields.is_empty() {
+                // Every field skipped: async-graphql resolves such an object to null.
+                out.push_str("null");
+            } else {
+                out.push('{');
+                for (k, (index, key)) in keys.iter().enumerate() {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(key);
+                    match &plan.fields[*index].1 {
+                        Item::Leaf(leaf) => leaf.write::<F>(out, row),
+                        Item::Namesakes { first, .. } => {
+                            let wanted = NamesakesKey { name: row.name.clone(), first: *first };
+                            let text = namesakes
+                                .iter()
+                                .find(|(i, _)| i == index)
+                                .and_then(|(_, texts)| texts.get(&wanted))
+                                .map_or("[]", String::as_str);
+                            out.push_str(text);
+                        }
+                    }
+                }
+                out.push('}');
+            }
+            ranges.push(start..out.len());
+        }
+        Ok(ranges)
+    })
+}
+
+/// Whether every response key with a selection of its own is selected once per selection set
+/// of the operation (fragments included): then no two values of a list field are merged, and
+/// lists may be [`Preencoded`].
+pub fn mergeless(doc: &ExecutableDocument, operation: Option<&str>) -> bool {
+    fn gather<'a>(
+        doc: &'a ExecutableDocument,
+        set: &'a SelectionSet,
+        stack: &mut Vec<&'a str>,
+        out: &mut Vec<&'a Positioned<Field>>,
+    ) {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => out.push(f),
+                Selection::InlineFragment(f) => gather(doc, &f.node.selection_set.node, stack, out),
+                Selection::FragmentSpread(s) => {
+                    let name = s.node.fragment_name.node.as_str();
+                    if let Some(fragment) = doc.fragments.get(name)
+                        && !stack.contains(&name)
+                    {
+                        stack.push(name);
+                        gather(doc, &fragment.node.selection_set.node, stack, out);
+                        stack.pop();
+                    }
+                }
+            }
+        }
+    }
+    fn check<'a>(doc: &'a ExecutableDocument, set: &'a SelectionSet, stack: &mut Vec<&'a str>, depth: usize) -> bool {
+        if depth > 64 {
+            return false;
+        }
+        let mut fields = Vec::new();
+        gather(doc, set, stack, &mut fields);
+        let mut seen: Vec<&str> = Vec::new();
+        for field in &fields {
+            if field.node.selection_set.node.items.is_empty() {
+                continue;
+            }
+            let key = field.node.response_key().node.as_str();
+            if seen.contains(&key) {
+                return false;
+            }
+            seen.push(key);
+        }
+        fields.iter().all(|f| check(doc, &f.node.selection_set.node, stack, depth + 1))
+    }
+    let mut operations = doc.operations.iter();
+    let found = match operation {
+        Some(name) => operations.find(|(n, _)| n.is_some_and(|n| n.as_str() == name)),
+        None => operations.next(),
+    };
+    found.is_some_and(|(_, op)| check(doc, &op.node.selection_set.node, &mut Vec::new(), 0))
 }
 
 /// The value of a `[PassengerEdge!]!` list of `rows` (cursors under `ordering`).
@@ -304,6 +542,11 @@ pub async fn edges(ctx: &ContextSelectionSet<'_>, rows: &[Model], ordering: &Ord
     let mut seen: HashMap<Name, usize> = HashMap::new();
     gather_edge(ctx, &ctx.item.node, &mut keys, &mut node_sets, &mut seen)?;
     let plan = compile(ctx, &node_sets)?;
+    match ctx.data_opt::<Preencoded>() {
+        Some(Preencoded(Encoding::Json)) => return encoded_edges::<Standard>(ctx, &keys, &plan, rows, ordering).await,
+        Some(Preencoded(Encoding::Legacy)) => return encoded_edges::<Legacy>(ctx, &keys, &plan, rows, ordering).await,
+        None => {}
+    }
     let nodes = if keys.iter().any(|(_, item)| matches!(item, EdgeItem::Node)) {
         build(ctx, &plan, rows).await?
     } else {
@@ -323,6 +566,54 @@ pub async fn edges(ctx: &ContextSelectionSet<'_>, rows: &[Model], ordering: &Ord
         out.push(Value::Object(object));
     }
     Ok(Value::List(out))
+}
+
+/// The text of the edges of `rows`, as a binary value.
+async fn encoded_edges<F: Form>(
+    ctx: &ContextSelectionSet<'_>,
+    keys: &[(Name, EdgeItem)],
+    plan: &Plan,
+    rows: &[Model],
+    ordering: &Ordering,
+) -> ServerResult<Value> {
+    let mut nodes = String::new();
+    let ranges = if keys.iter().any(|(_, item)| matches!(item, EdgeItem::Node)) {
+        encode_rows::<F>(ctx, plan, rows, &mut nodes).await?
+    } else {
+        Vec::new()
+    };
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    if F::SORTED_KEYS {
+        order.sort_by(|a, b| keys[*a].0.as_str().cmp(keys[*b].0.as_str()));
+    }
+    let mut out = String::with_capacity(nodes.len() + rows.len() * 120 + 2);
+    out.push('[');
+    for (r, row) in rows.iter().enumerate() {
+        if r > 0 {
+            out.push(',');
+        }
+        if keys.is_empty() {
+            out.push_str("null");
+            continue;
+        }
+        out.push('{');
+        for (k, &i) in order.iter().enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            let (key, item) = &keys[i];
+            F::string(&mut out, key.as_str());
+            out.push(':');
+            match item {
+                EdgeItem::Typename => F::string(&mut out, "PassengerEdge"),
+                EdgeItem::Cursor => F::string(&mut out, &ordering.cursor(row)),
+                EdgeItem::Node => out.push_str(ranges.get(r).map_or("null", |range| &nodes[range.clone()])),
+            }
+        }
+        out.push('}');
+    }
+    out.push(']');
+    Ok(Value::Binary(out.into_bytes().into()))
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -30,6 +30,7 @@ use crate::db::Db;
 use crate::service::events::Events;
 
 pub use executor::{Call, Executed, Executor, Kind, Outcome, Transport};
+pub use fast::Encoding;
 pub use loaders::PassengerLoader;
 
 /// The schema type served at `/graphql`.

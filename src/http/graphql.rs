@@ -23,7 +23,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::graphql::executor::{Executed, Outcome, WebSocketExecutor, coded};
-use crate::graphql::{Call, Transport};
+use crate::graphql::{Call, Encoding, Transport};
 use crate::state::AppState;
 
 /// Media type of GraphQL responses per the GraphQL-over-HTTP spec.
@@ -94,12 +94,6 @@ struct Wire<'a> {
 }
 
 impl<'a> Wire<'a> {
-    fn of(executed: &'a Executed) -> Self {
-        let response = &executed.response;
-        let data = (executed.outcome == Outcome::Executed).then_some(&response.data);
-        Self { errors: &response.errors, data, extensions: &response.extensions }
-    }
-
     fn errors_only(response: &'a GqlResponse) -> Self {
         Self { errors: &response.errors, data: None, extensions: &response.extensions }
     }
@@ -148,7 +142,7 @@ pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, bod
             );
         }
     };
-    let call = Call { caller, transport: Transport::Post };
+    let call = Call::encoded(caller, Transport::Post, Encoding::Json);
     match batch {
         BatchRequest::Single(request) => answer(state.executor.execute(request, call).await, format),
         BatchRequest::Batch(requests) => {
@@ -161,12 +155,15 @@ pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, bod
                     format!("a batch may hold at most {max} operations, got {}", requests.len()),
                 );
             }
-            let mut results = Vec::with_capacity(requests.len());
-            for request in requests {
-                results.push(state.executor.execute(request, call).await);
+            let mut out = String::from("[");
+            for (i, request) in requests.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                state.executor.execute(request, call).await.write_json(&mut out);
             }
-            let wires: Vec<Wire<'_>> = results.iter().map(Wire::of).collect();
-            json_response(StatusCode::OK, format, &wires)
+            out.push(']');
+            (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], out).into_response()
         }
     }
 }
@@ -259,7 +256,7 @@ pub async fn graphql_get(
     }
     match async_graphql::http::parse_query_string(&query) {
         Ok(request) => {
-            let call = Call { caller: state.tokens.caller_from(&headers), transport: Transport::Get };
+            let call = Call::encoded(state.tokens.caller_from(&headers), Transport::Get, Encoding::Json);
             answer(state.executor.execute(request, call).await, format)
         }
         Err(e) => {
@@ -279,7 +276,9 @@ fn answer(executed: Executed, format: Format) -> Response {
         Outcome::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         Outcome::TimedOut | Outcome::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
     };
-    let mut http = json_response(status, format, &Wire::of(&executed));
+    let mut body = String::with_capacity(256);
+    executed.write_json(&mut body);
+    let mut http = (status, [(header::CONTENT_TYPE, format.content_type())], body).into_response();
     match executed.outcome {
         Outcome::MethodNotAllowed => {
             http.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));

@@ -16,7 +16,7 @@ use super::{
 use crate::graphql::access::{Caller, UNAUTHENTICATED};
 use crate::graphql::documents::PERSISTED_QUERY_NOT_ALLOWED;
 use crate::graphql::error::{BAD_USER_INPUT, SERVICE_UNAVAILABLE};
-use crate::graphql::{Call, Outcome, Transport};
+use crate::graphql::{Call, Encoding, Outcome, Transport};
 use crate::state::AppState;
 
 /// `uuid` when it is in the canonical lower-case hyphenated form the legacy path converter
@@ -50,7 +50,7 @@ pub(super) async fn run_request(
     operation: &Operation,
     request: async_graphql::Request,
 ) -> Result<Value, Response> {
-    let call = Call { caller, transport: Transport::Rest };
+    let call = Call::encoded(caller, Transport::Rest, Encoding::Legacy);
     let executed = state.executor.execute(request, call).await;
     match executed.outcome {
         Outcome::Executed if executed.response.errors.is_empty() => return Ok(executed.response.data),

@@ -25,11 +25,18 @@ use crate::graphql::access::Caller;
 use crate::service::Snapshot;
 use crate::state::AppState;
 
-/// One page of the list: its passengers as legacy JSON objects separated by commas (no
-/// brackets), and the cursor of the next page when there is one.
+/// One page of the list: its passengers in the legacy form (`[…]`, as the fast path wrote
+/// them), and the cursor of the next page when there is one.
 struct Page {
-    body: String,
+    list: Bytes,
     next: Option<String>,
+}
+
+impl Page {
+    /// The passengers without the brackets.
+    fn items(&self) -> Bytes {
+        self.list.slice(1..self.list.len().saturating_sub(1).max(1))
+    }
 }
 
 async fn page(
@@ -51,21 +58,20 @@ async fn page(
         }
         _ => (Value::Null, Value::Null),
     };
-    let mut body = String::new();
-    if let Value::List(nodes) = &nodes {
-        body.reserve(nodes.len() * 240);
-        for (i, node) in nodes.iter().enumerate() {
-            if i > 0 {
-                body.push(',');
-            }
-            write_value(&mut body, node);
+    let list = match nodes {
+        // Written by the fast path, as the shim asks for.
+        Value::Binary(text) => text,
+        other => {
+            let mut text = String::new();
+            write_value(&mut text, &other);
+            Bytes::from(text)
         }
-    }
+    };
     let next = match (field(page_info.clone(), "hasNextPage"), field(page_info, "endCursor")) {
         (Value::Boolean(true), Value::String(cursor)) => Some(cursor),
         _ => None,
     };
-    Ok(Page { body, next })
+    Ok(Page { list, next })
 }
 
 /// `GET /passengerlist` (and `HEAD`, which answers the length of the same bytes).
@@ -77,11 +83,10 @@ pub async fn list_passengers(State(state): State<AppState>, method: Method, head
         Err(response) => return response,
     };
     if first.next.is_none() {
-        let mut out = String::with_capacity(first.body.len() + 3);
-        out.push('[');
-        out.push_str(&first.body);
-        out.push_str("]\n");
-        return legacy_json(StatusCode::OK, out.into_bytes());
+        // The fast path left room for the newline: no copy.
+        let mut body = Vec::from(first.list);
+        body.push(b'\n');
+        return legacy_json(StatusCode::OK, body);
     }
     // Longer: every page from one snapshot, the number of such readers bounded (each holds a
     // pooled connection while it runs).
@@ -137,21 +142,24 @@ async fn produce(
                 return;
             }
         };
-        let mut chunk = String::with_capacity(page.body.len() + 3);
-        if first {
-            chunk.push('[');
-        } else if !page.body.is_empty() {
-            chunk.push(',');
-        }
-        chunk.push_str(&page.body);
+        let items = page.items();
         let done = page.next.is_none();
+        let mut chunks = Vec::with_capacity(3);
+        if first {
+            chunks.push(Bytes::from_static(b"["));
+        } else if !items.is_empty() {
+            chunks.push(Bytes::from_static(b","));
+        }
+        chunks.push(items);
         if done {
-            chunk.push_str("]\n");
+            chunks.push(Bytes::from_static(b"]\n"));
         }
         first = false;
-        if sender.send_timeout(Ok(Bytes::from(chunk)), idle).await.is_err() {
-            tracing::warn!("the list's client stopped reading; stream closed");
-            return;
+        for chunk in chunks {
+            if sender.send_timeout(Ok(chunk), idle).await.is_err() {
+                tracing::warn!("the list's client stopped reading; stream closed");
+                return;
+            }
         }
         if done {
             break;
@@ -170,11 +178,12 @@ async fn total_length(state: &AppState, caller: Caller, snapshot: &Snapshot) -> 
     let mut first = true;
     loop {
         let page = page(state, caller, after.take(), Some(snapshot)).await?;
-        if !first && !page.body.is_empty() {
+        let items = page.items().len() as u64;
+        if !first && items > 0 {
             length += 1; // ","
         }
         first = false;
-        length += page.body.len() as u64;
+        length += items;
         match page.next {
             Some(next) => after = Some(next),
             None => return Ok(length + 2), // "]\n"

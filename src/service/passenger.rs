@@ -147,8 +147,37 @@ impl PassengerPatch {
 /// which shows when a page holds a thousand rows.
 pub struct ByPosition(pub passenger::Model);
 
+/// Decodes the columns of a sqlx row by position, skipping sqlx's per-value type check (the
+/// columns are this service's own, of known types; a malformed value is still an error).
+macro_rules! by_position_unchecked {
+    ($row:expr) => {{
+        use sea_orm::sqlx::Row as _;
+        let row = $row;
+        let err =
+            |e: sea_orm::sqlx::Error| sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(e)));
+        passenger::Model {
+            uuid: row.try_get_unchecked(0).map_err(err)?,
+            survived: row.try_get_unchecked(1).map_err(err)?,
+            passenger_class: row.try_get_unchecked(2).map_err(err)?,
+            name: row.try_get_unchecked(3).map_err(err)?,
+            sex: row.try_get_unchecked(4).map_err(err)?,
+            age: row.try_get_unchecked(5).map_err(err)?,
+            siblings_or_spouses_aboard: row.try_get_unchecked(6).map_err(err)?,
+            parents_or_children_aboard: row.try_get_unchecked(7).map_err(err)?,
+            fare: row.try_get_unchecked(8).map_err(err)?,
+            seq: row.try_get_unchecked(9).map_err(err)?,
+        }
+    }};
+}
+
 impl sea_orm::FromQueryResult for ByPosition {
     fn from_query_result(row: &sea_orm::QueryResult, _pre: &str) -> Result<Self, sea_orm::DbErr> {
+        if let Some(pg) = row.try_as_pg_row() {
+            return Ok(Self(by_position_unchecked!(pg)));
+        }
+        if let Some(sqlite) = row.try_as_sqlite_row() {
+            return Ok(Self(by_position_unchecked!(sqlite)));
+        }
         Ok(Self(passenger::Model {
             uuid: row.try_get_by_index(0)?,
             survived: row.try_get_by_index(1)?,

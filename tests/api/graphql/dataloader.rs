@@ -34,7 +34,7 @@ async fn a_query_with_100_aliased_passenger_lookups_issues_exactly_one_select() 
         .enumerate()
         .map(|(i, id)| format!("p{i}: passenger(id: \"{id}\") {{ id name }}\n"))
         .collect();
-    let call = Call { caller: Caller::TRUSTED, transport: Transport::Post };
+    let call = Call::new(Caller::TRUSTED, Transport::Post);
     let response = executor.execute(async_graphql::Request::new(format!("{{ {fields} }}")), call).await.response;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let data = response.data.into_json().unwrap();

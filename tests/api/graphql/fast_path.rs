@@ -2,11 +2,13 @@
 //! generic, field-by-field resolution returns: a property test over random rows and random
 //! selection sets — aliases, named and inline fragments with type conditions, `@skip` and
 //! `@include` with literals and variables, `__typename`, repeated fields, and `namesakes`
-//! (which needs I/O) nested under it.
+//! (which needs I/O) nested under it. The same holds for the text the fast path writes
+//! directly for the transports that ask for it (standard JSON for GraphQL over HTTP, the
+//! legacy form for the REST shim).
 
 use passenger_api::config::Config;
 use passenger_api::graphql::access::Caller;
-use passenger_api::graphql::{Call, Executor, Transport, build_schema_with};
+use passenger_api::graphql::{Call, Encoding, Executor, Transport, build_schema_with};
 use passenger_api::service::PassengerData;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestRunner};
@@ -124,12 +126,30 @@ fn row() -> impl Strategy<Value = PassengerData> {
         })
 }
 
+fn request(query: &str) -> async_graphql::Request {
+    async_graphql::Request::new(query)
+        .variables(async_graphql::Variables::from_json(json!({ "yes": true, "no": false })))
+}
+
 /// Runs `query` through an executor; the response as JSON text (key order kept).
 async fn run(executor: &Executor, query: &str) -> String {
-    let request = async_graphql::Request::new(query)
-        .variables(async_graphql::Variables::from_json(json!({ "yes": true, "no": false })));
-    let call = Call { caller: Caller::TRUSTED, transport: Transport::Post };
-    serde_json::to_string(&executor.execute(request, call).await.response).unwrap()
+    let call = Call::new(Caller::TRUSTED, Transport::Post);
+    serde_json::to_string(&executor.execute(request(query), call).await.response).unwrap()
+}
+
+/// Runs `query` for a transport that writes `encoding` itself; the text it would send (the
+/// data only, for the legacy form).
+async fn written(executor: &Executor, query: &str, encoding: Encoding) -> String {
+    let call = Call::encoded(Caller::TRUSTED, Transport::Post, encoding);
+    let executed = executor.execute(request(query), call).await;
+    match encoding {
+        Encoding::Json => {
+            let mut out = String::new();
+            executed.write_json(&mut out);
+            out
+        }
+        Encoding::Legacy => String::from_utf8(passenger_api::json::encode(&executed.response.data)).unwrap(),
+    }
 }
 
 #[test]
@@ -172,6 +192,19 @@ fn the_fast_path_returns_what_generic_resolution_returns() {
                 if !query.contains("namesakes") {
                     prop_assert_eq!(&quick, &slow, "{}", query);
                 }
+                // Written directly as text: standard JSON and the legacy form.
+                let (direct, by_value) =
+                    (written(&fast, &query, Encoding::Json).await, written(&generic, &query, Encoding::Json).await);
+                let (direct_json, by_value_json): (Value, Value) =
+                    (serde_json::from_str(&direct).unwrap(), serde_json::from_str(&by_value).unwrap());
+                prop_assert_eq!(&direct_json, &slow_json, "{}", query);
+                prop_assert_eq!(&by_value_json, &slow_json, "{}", query);
+                if !query.contains("namesakes") {
+                    prop_assert_eq!(&direct, &by_value, "{}", query);
+                }
+                let (direct, by_value) =
+                    (written(&fast, &query, Encoding::Legacy).await, written(&generic, &query, Encoding::Legacy).await);
+                prop_assert_eq!(&direct, &by_value, "{}", query);
                 Ok(())
             })
         })

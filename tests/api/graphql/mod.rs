@@ -58,7 +58,7 @@ impl Gql {
     /// whole response as JSON (`data` only when the operation ran, as on the wire).
     pub async fn run(&self, query: &str, variables: Value) -> Value {
         let request = async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(variables));
-        let call = Call { caller: Caller::TRUSTED, transport: Transport::Post };
+        let call = Call::new(Caller::TRUSTED, Transport::Post);
         let executed = self.executor.execute(request, call).await;
         let mut json = serde_json::to_value(&executed.response).unwrap();
         if executed.outcome != Outcome::Executed {

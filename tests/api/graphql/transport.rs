@@ -222,3 +222,16 @@ async fn a_document_that_cannot_run_has_no_data_entry_with_graphql_response_json
         }
     }
 }
+
+#[tokio::test]
+async fn a_list_selected_twice_under_one_key_is_merged_over_http() {
+    let app = spawn_app().await;
+    app.seed_titanic().await;
+    let query = r#"{"query":"{ passengers(first: 2) { nodes { id } nodes { name } ... on PassengerConnection { nodes { age } } } }"}"#;
+    let response = post(&app, "application/json", None, query).await;
+    let body: Value = response.json().await.unwrap();
+    let first = &body["data"]["passengers"]["nodes"][0];
+    assert_eq!(first["name"], "Mr. Owen Harris Braund", "{body}");
+    assert_eq!(first["age"], 22.0, "{body}");
+    assert!(first["id"].is_string(), "{body}");
+}
