@@ -35,6 +35,9 @@ impl Form for Standard {
     }
 
     fn float(out: &mut String, f: f64) {
+        if write_integral(out, f) {
+            return;
+        }
         if f.is_finite() {
             // The formatter serde_json uses, so both write the same bytes.
             out.push_str(zmij::Buffer::new().format_finite(f));
@@ -189,6 +192,22 @@ pub fn write_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// A float with an integral value below 10¹⁵ in magnitude, written as `22.0` (what Python's
+/// repr, serde_json and Ryu all write for it) without running a float formatter; `false` for
+/// any other value.
+fn write_integral(out: &mut String, f: f64) -> bool {
+    if f.fract() != 0.0 || f.abs() >= 1e15 {
+        return false;
+    }
+    if f == 0.0 && f.is_sign_negative() {
+        out.push_str("-0.0");
+    } else {
+        out.push_str(itoa::Buffer::new().format(f as i64));
+        out.push_str(".0");
+    }
+    true
+}
+
 /// A finite float as Python's `repr` writes it: the shortest digits that round-trip, in fixed
 /// notation with at least one decimal when the decimal exponent is in [-4, 16), otherwise in
 /// exponent notation with a signed exponent of at least two digits. No heap allocation.
@@ -196,6 +215,9 @@ pub fn write_float(out: &mut String, f: f64) {
     if !f.is_finite() {
         // Never stored (validation refuses them); keep the output valid JSON regardless.
         out.push_str("null");
+        return;
+    }
+    if write_integral(out, f) {
         return;
     }
     // Ryu writes the shortest digits that round-trip, the closest to the exact value, ties to

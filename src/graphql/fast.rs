@@ -316,7 +316,7 @@ fn build<'a>(
             if let Item::Namesakes { first, plan: inner } = item {
                 let loader = ctx.data_unchecked::<DataLoader<NamesakesLoader>>();
                 let keys = rows.iter().map(|r| NamesakesKey { name: r.name.clone(), first: *first });
-                let lists: Vec<(NamesakesKey, std::sync::Arc<[Model]>)> = loader
+                let lists: Vec<(NamesakesKey, std::sync::Arc<Vec<Model>>)> = loader
                     .load_many(keys)
                     .await
                     .map_err(|e| ctx.set_error_path(super::error::service_error(&e).into_server_error(ctx.item.pos)))?
@@ -415,7 +415,7 @@ fn encode_rows<'a, F: Form>(
             if let Item::Namesakes { first, plan: inner } = item {
                 let loader = ctx.data_unchecked::<DataLoader<NamesakesLoader>>();
                 let keys = rows.iter().map(|r| NamesakesKey { name: r.name.clone(), first: *first });
-                let lists: Vec<(NamesakesKey, std::sync::Arc<[Model]>)> = loader
+                let lists: Vec<(NamesakesKey, std::sync::Arc<Vec<Model>>)> = loader
                     .load_many(keys)
                     .await
                     .map_err(|e| ctx.set_error_path(super::error::service_error(&e).into_server_error(ctx.item.pos)))?

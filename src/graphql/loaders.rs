@@ -65,10 +65,10 @@ impl NamesakesLoader {
 }
 
 impl Loader<NamesakesKey> for NamesakesLoader {
-    type Value = Arc<[Model]>;
+    type Value = Arc<Vec<Model>>;
     type Error = Arc<ServiceError>;
 
-    async fn load(&self, keys: &[NamesakesKey]) -> Result<HashMap<NamesakesKey, Arc<[Model]>>, Self::Error> {
+    async fn load(&self, keys: &[NamesakesKey]) -> Result<HashMap<NamesakesKey, Arc<Vec<Model>>>, Self::Error> {
         // One statement per distinct `first` (a page asks with one value).
         let mut by_first: HashMap<u64, Vec<Option<String>>> = HashMap::new();
         for key in keys {
@@ -83,7 +83,7 @@ impl Loader<NamesakesKey> for NamesakesLoader {
             }
             for name in names {
                 let rows = grouped.get(&name).cloned().unwrap_or_default();
-                out.insert(NamesakesKey { name, first }, Arc::from(rows));
+                out.insert(NamesakesKey { name, first }, Arc::new(rows));
             }
         }
         Ok(out)

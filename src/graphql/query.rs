@@ -97,7 +97,7 @@ impl PassengerQuery {
         }
         .gql()?;
         Ok(PassengerConnection {
-            rows: Arc::from(page.rows),
+            rows: Arc::new(page.rows),
             ordering: request.ordering,
             has_next_page: page.has_next_page,
             has_previous_page: page.has_previous_page,

@@ -97,17 +97,17 @@ impl Passenger {
         let loader = ctx.data::<DataLoader<NamesakesLoader>>()?;
         let key = NamesakesKey { name: self.0.name.clone(), first };
         let rows = loader.load_one(key).await.map_err(|e| super::error::service_error(&e))?;
-        Ok(PassengerList(rows.unwrap_or_else(|| Arc::from(Vec::new()))))
+        Ok(PassengerList(rows.unwrap_or_default()))
     }
 }
 
 /// A list of passengers, resolved in one step.
 #[derive(Debug, Clone)]
-pub struct PassengerList(pub Arc<[Model]>);
+pub struct PassengerList(pub Arc<Vec<Model>>);
 
 impl From<Vec<Model>> for PassengerList {
     fn from(rows: Vec<Model>) -> Self {
-        Self(Arc::from(rows))
+        Self(Arc::new(rows))
     }
 }
 
@@ -147,7 +147,7 @@ pub struct PassengerEdge {
 #[derive(Debug, Clone)]
 pub struct EdgeList {
     /// The page's rows.
-    pub rows: Arc<[Model]>,
+    pub rows: Arc<Vec<Model>>,
     /// The ordering the cursors encode.
     pub ordering: Ordering,
 }
@@ -195,7 +195,7 @@ pub struct PageInfo {
 /// A page of passengers (Relay cursor connection).
 pub struct PassengerConnection {
     /// The page's rows, in order.
-    pub rows: Arc<[Model]>,
+    pub rows: Arc<Vec<Model>>,
     /// The ordering the cursors encode.
     pub ordering: Ordering,
     /// More rows follow the page.

@@ -270,8 +270,7 @@ pub async fn page(db: &impl ConnectionTrait, request: &PageRequest, default_size
     let backwards = request.last.is_some() && request.first.is_none();
     let size = if backwards { request.last } else { request.first }.unwrap_or(default_size);
     let query = ordering.apply(Entity::find().filter(window), backwards).limit(size + 1);
-    let mut rows: Vec<Model> =
-        query.into_model::<super::passenger::ByPosition>().all(db).await?.into_iter().map(|r| r.0).collect();
+    let mut rows = super::passenger::fetch(db, query.into_query()).await?;
     let more = rows.len() as u64 > size;
     rows.truncate(size as usize);
     if backwards {

@@ -170,10 +170,81 @@ macro_rules! by_position_unchecked {
     }};
 }
 
+/// PostgreSQL's binary wire format of this table's column types, decoded in place: what sqlx
+/// does, without cloning each column's type information per value.
+mod pg_binary {
+    use sea_orm::DbErr;
+    use sea_orm::sqlx::postgres::{PgRow, PgValueFormat};
+    use sea_orm::sqlx::{Row as _, ValueRef as _};
+
+    fn bad(what: &str) -> DbErr {
+        DbErr::Type(format!("unexpected binary value for {what}"))
+    }
+
+    /// The raw bytes of column `i` (`None` for NULL); `Err` unless the row is in binary format.
+    pub fn bytes(row: &PgRow, i: usize) -> Result<Option<&[u8]>, DbErr> {
+        let value = row.try_get_raw(i).map_err(|e| DbErr::Type(e.to_string()))?;
+        if value.format() != PgValueFormat::Binary {
+            return Err(DbErr::Type("text-format row".into()));
+        }
+        if value.is_null() {
+            return Ok(None);
+        }
+        value.as_bytes().map(Some).map_err(|e| DbErr::Type(e.to_string()))
+    }
+
+    pub fn int4(b: Option<&[u8]>) -> Result<Option<i32>, DbErr> {
+        b.map(|b| b.try_into().map(i32::from_be_bytes).map_err(|_| bad("int4"))).transpose()
+    }
+
+    pub fn int8(b: Option<&[u8]>) -> Result<i64, DbErr> {
+        b.ok_or_else(|| bad("int8"))?.try_into().map(i64::from_be_bytes).map_err(|_| bad("int8"))
+    }
+
+    pub fn float8(b: Option<&[u8]>) -> Result<Option<f64>, DbErr> {
+        b.map(|b| b.try_into().map(f64::from_be_bytes).map_err(|_| bad("float8"))).transpose()
+    }
+
+    pub fn boolean(b: Option<&[u8]>) -> Result<Option<bool>, DbErr> {
+        b.map(|b| match b {
+            [v] => Ok(*v != 0),
+            _ => Err(bad("bool")),
+        })
+        .transpose()
+    }
+
+    pub fn text(b: Option<&[u8]>) -> Result<Option<String>, DbErr> {
+        b.map(|b| std::str::from_utf8(b).map(str::to_owned).map_err(|_| bad("text"))).transpose()
+    }
+
+    pub fn uuid(b: Option<&[u8]>) -> Result<uuid::Uuid, DbErr> {
+        uuid::Uuid::from_slice(b.ok_or_else(|| bad("uuid"))?).map_err(|_| bad("uuid"))
+    }
+
+    /// The row as a model; `Err` when it is not in the binary format these decoders read.
+    pub fn model(row: &PgRow) -> Result<super::passenger::Model, DbErr> {
+        Ok(super::passenger::Model {
+            uuid: uuid(bytes(row, 0)?)?,
+            survived: boolean(bytes(row, 1)?)?,
+            passenger_class: int4(bytes(row, 2)?)?,
+            name: text(bytes(row, 3)?)?,
+            sex: text(bytes(row, 4)?)?,
+            age: float8(bytes(row, 5)?)?,
+            siblings_or_spouses_aboard: int4(bytes(row, 6)?)?,
+            parents_or_children_aboard: int4(bytes(row, 7)?)?,
+            fare: float8(bytes(row, 8)?)?,
+            seq: int8(bytes(row, 9)?)?,
+        })
+    }
+}
+
 impl sea_orm::FromQueryResult for ByPosition {
     fn from_query_result(row: &sea_orm::QueryResult, _pre: &str) -> Result<Self, sea_orm::DbErr> {
         if let Some(pg) = row.try_as_pg_row() {
-            return Ok(Self(by_position_unchecked!(pg)));
+            return match pg_binary::model(pg) {
+                Ok(model) => Ok(Self(model)),
+                Err(_) => Ok(Self(by_position_unchecked!(pg))),
+            };
         }
         if let Some(sqlite) = row.try_as_sqlite_row() {
             return Ok(Self(by_position_unchecked!(sqlite)));
@@ -190,6 +261,106 @@ impl sea_orm::FromQueryResult for ByPosition {
             fare: row.try_get_by_index(8)?,
             seq: row.try_get_by_index(9)?,
         }))
+    }
+}
+
+/// The rows `query` (a `SELECT` of every column of the table, in declaration order) returns,
+/// in its order.
+///
+/// On SQLite, sqlx runs each connection on a thread of its own and hands every row over a
+/// channel, a thread switch per row that dominates a page of a thousand. So there the page
+/// is read as one row: SQLite writes the rows as one JSON array (floats with 17 significant
+/// digits, which read back exactly; the id in hex), which is parsed here.
+pub async fn fetch(
+    db: &impl ConnectionTrait,
+    query: sea_orm::sea_query::SelectStatement,
+) -> Result<Vec<passenger::Model>, ServiceError> {
+    use sea_orm::{
+        FromQueryResult,
+        sea_query::{Alias, Expr, Query},
+    };
+    let backend = db.get_database_backend();
+    if backend != sea_orm::DatabaseBackend::Sqlite {
+        let rows = db.query_all_raw(backend.build(&query)).await?;
+        return rows
+            .iter()
+            .map(|r| ByPosition::from_query_result(r, "").map(|p| p.0))
+            .collect::<Result<_, _>>()
+            .map_err(Into::into);
+    }
+    let page = Query::select()
+        .expr_as(Expr::cust(SQLITE_PAGE_AS_JSON), Alias::new("page"))
+        .from_subquery(query, Alias::new("p"))
+        .to_owned();
+    let Some(row) = db.query_one_raw(backend.build(&page)).await? else { return Ok(Vec::new()) };
+    let text: Option<String> = row.try_get("", "page")?;
+    sqlite_json::models(text.as_deref().unwrap_or("[]"))
+}
+
+/// One JSON array of the page's rows, each an array of the columns in declaration order (a
+/// fixed expression over the subquery `p`; no value of a request is part of it). A float with
+/// an integral value is written as that integer, any other with 17 significant digits (SQLite's
+/// own conversion keeps 15, which loses precision). The ORDER
+/// BY with LIMIT of the subquery makes SQLite produce its rows in that order, and the
+/// aggregate consumes them as produced (the ordering tests hold this on every backend).
+const SQLITE_PAGE_AS_JSON: &str = r#"json_group_array(json_array(lower(hex(p."uuid")), p."survived", p."passengerClass", p."name", p."sex", CASE WHEN p."age" IS NULL THEN NULL WHEN p."age" = CAST(p."age" AS INTEGER) AND abs(p."age") < 1e15 THEN CAST(p."age" AS INTEGER) ELSE printf('%!.17g', p."age") END, p."siblingsOrSpousesAboard", p."parentsOrChildrenAboard", CASE WHEN p."fare" IS NULL THEN NULL WHEN p."fare" = CAST(p."fare" AS INTEGER) AND abs(p."fare") < 1e15 THEN CAST(p."fare" AS INTEGER) ELSE printf('%!.17g', p."fare") END, p."seq"))"#;
+
+/// Reading back what [`SQLITE_PAGE_AS_JSON`] wrote.
+mod sqlite_json {
+    use super::{ServiceError, passenger::Model};
+
+    type Row = (
+        String,
+        Option<i64>,
+        Option<i32>,
+        Option<String>,
+        Option<String>,
+        Option<Float>,
+        Option<i32>,
+        Option<i32>,
+        Option<Float>,
+        i64,
+    );
+
+    /// A float as written: an integer, or the text of its 17 significant digits.
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Float {
+        Integral(i64),
+        Digits(String),
+    }
+
+    fn bad(what: &str) -> ServiceError {
+        ServiceError::from(sea_orm::DbErr::Type(format!("unreadable {what} in a page from SQLite")))
+    }
+
+    fn float(value: Option<Float>) -> Result<Option<f64>, ServiceError> {
+        value
+            .map(|v| match v {
+                Float::Integral(i) => Ok(i as f64),
+                Float::Digits(t) => t.parse::<f64>().map_err(|_| bad("float")),
+            })
+            .transpose()
+    }
+
+    pub fn models(text: &str) -> Result<Vec<Model>, ServiceError> {
+        let rows: Vec<Row> = serde_json::from_str(text).map_err(|_| bad("page"))?;
+        rows.into_iter()
+            .map(|(uuid, survived, class, name, sex, age, sibsp, parch, fare, seq)| {
+                Ok(Model {
+                    uuid: uuid::Uuid::try_parse(&uuid).map_err(|_| bad("id"))?,
+                    survived: survived.map(|s| s != 0),
+                    passenger_class: class,
+                    name,
+                    sex,
+                    age: float(age)?,
+                    siblings_or_spouses_aboard: sibsp,
+                    parents_or_children_aboard: parch,
+                    fare: float(fare)?,
+                    seq,
+                })
+            })
+            .collect()
     }
 }
 
