@@ -36,7 +36,7 @@ BINARY = os.path.abspath("target/release/passenger-api")
 CSV = os.path.abspath("data/titanic.csv")  # the historical dataset shipped in the repository
 PG_ADMIN = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/postgres")
 TABLE = "titanic"  # what the legacy service reads: `SELECT * FROM titanic`
-BASE = "titanic"   # the service's own table, with its insertion number `seq`
+BASE = "passengers"  # the service's own table (the view `titanic` shows the legacy columns)
 README_BODY = json.dumps({"survived": True, "passengerClass": 2, "name": "Bench-Name", "sex": "male", "age": 27,
                           "siblingsOrSpousesAboard": 0, "parentsOrChildrenAboard": 0, "fare": 13})
 ALL_FIELDS = "id survived passengerClass name sex age siblingsOrSpousesAboard parentsOrChildrenAboard fare"

@@ -30,8 +30,15 @@ pub struct Cli {
 pub enum Command {
     /// Start the HTTP server (the default).
     Serve,
-    /// Apply pending database migrations and exit.
-    Migrate,
+    /// Apply pending database migrations (adopting a legacy database in place) and exit.
+    Migrate {
+        /// Undo the adoption instead: drop everything passenger-api added to a PostgreSQL
+        /// database and rename its table back, leaving the `titanic` table exactly as the
+        /// legacy DDL made it, with every row. The rollback step of a cut-over; stop every
+        /// passenger-api replica first.
+        #[arg(long)]
+        down_to_legacy: bool,
+    },
     /// Print the GraphQL schema (SDL) and exit.
     Schema,
     /// Load the bundled historical passengers (887, in CSV order), import a legacy CSV file,

@@ -32,7 +32,8 @@ async fn main() -> ExitCode {
     telemetry::init(&config.log_level, config.log_format);
     let result = match command {
         None | Some(Command::Serve) => serve(config).await,
-        Some(Command::Migrate) => migrate(&config).await,
+        Some(Command::Migrate { down_to_legacy: false }) => migrate(&config).await,
+        Some(Command::Migrate { down_to_legacy: true }) => down_to_legacy(&config).await,
         Some(Command::Seed(args)) => seed(&config, args).await,
         Some(Command::Schema | Command::PersistedQueries { .. }) => Ok(()),
     };
@@ -58,6 +59,18 @@ async fn migrate(config: &Config) -> Result<(), AppError> {
     let db = db::connect(config).await?;
     migration::run(&db).await?;
     tracing::info!(database = %db::redact(&config.database_url), "migrations applied");
+    Ok(())
+}
+
+async fn down_to_legacy(config: &Config) -> Result<(), AppError> {
+    let db = db::connect(config).await?;
+    let database = db::redact(&config.database_url);
+    match migration::down_to_legacy(&db).await? {
+        migration::Undone::Reverted(n) => {
+            tracing::info!(database = %database, migrations = n, "adoption undone: `titanic` is the legacy table again")
+        }
+        migration::Undone::NotAdopted => tracing::info!(database = %database, "not adopted; nothing to undo"),
+    }
     Ok(())
 }
 

@@ -1,9 +1,12 @@
 //! Schema migrations of passenger-api.
 //!
-//! They create the `titanic` table on an empty database and adopt a legacy one in place: they
-//! only ever add (an insertion-order column, indexes) and never rewrite a row's values. Each
-//! step is idempotent, and [`run`] serialises concurrent runs on PostgreSQL with an advisory
-//! lock so replicas starting together do not race.
+//! They create the table on an empty database and adopt a legacy one in place without the
+//! legacy service noticing: the legacy `titanic` table becomes `passengers` (with an
+//! insertion number, a row version and indexes), and an updatable view named `titanic` keeps
+//! showing the legacy service exactly the nine legacy columns, rows and order it saw before.
+//! No migration changes a row's values or moves a row. Each step is idempotent, [`run`]
+//! serialises concurrent runs on PostgreSQL with an advisory lock so replicas starting together
+//! do not race, and [`down_to_legacy`] undoes the adoption.
 
 pub use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DatabaseBackend, DatabaseConnection, Statement, TransactionTrait};
@@ -11,6 +14,12 @@ use sea_orm_migration::sea_orm::{DatabaseBackend, DatabaseConnection, Statement,
 mod m20250101_000001_create_titanic;
 mod m20250101_000002_add_insertion_order;
 mod m20250101_000003_create_indexes;
+mod m20250101_000004_rename_to_passengers;
+mod m20250101_000005_create_change_triggers;
+mod m20250101_000006_create_idempotency_keys;
+
+pub use m20250101_000004_rename_to_passengers::LEGACY_COLUMNS;
+pub use m20250101_000006_create_idempotency_keys::IDEMPOTENCY_TABLE;
 
 /// Arbitrary but fixed key of the PostgreSQL advisory lock taken around a migration run.
 pub const MIGRATION_LOCK_KEY: i64 = 0x7061_7373_656e_6772; // "passengr"
@@ -24,6 +33,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20250101_000001_create_titanic::Migration),
             Box::new(m20250101_000002_add_insertion_order::Migration),
             Box::new(m20250101_000003_create_indexes::Migration),
+            Box::new(m20250101_000004_rename_to_passengers::Migration),
+            Box::new(m20250101_000005_create_change_triggers::Migration),
+            Box::new(m20250101_000006_create_idempotency_keys::Migration),
         ]
     }
 }
@@ -36,16 +48,55 @@ impl MigratorTrait for Migrator {
 pub async fn run(db: &DatabaseConnection) -> Result<(), DbErr> {
     match db.get_database_backend() {
         DatabaseBackend::Postgres => {
-            let txn = db.begin().await?;
-            txn.execute_raw(Statement::from_sql_and_values(
-                DatabaseBackend::Postgres,
-                "SELECT pg_advisory_xact_lock($1)",
-                [MIGRATION_LOCK_KEY.into()],
-            ))
-            .await?;
+            let txn = locked(db).await?;
             Migrator::up(&txn, None).await?;
             txn.commit().await
         }
         _ => Migrator::up(db, None).await,
     }
+}
+
+/// A PostgreSQL transaction holding the migration lock.
+async fn locked(db: &DatabaseConnection) -> Result<sea_orm_migration::sea_orm::DatabaseTransaction, DbErr> {
+    let txn = db.begin().await?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1)",
+        [MIGRATION_LOCK_KEY.into()],
+    ))
+    .await?;
+    Ok(txn)
+}
+
+/// What [`down_to_legacy`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undone {
+    /// The adoption was undone: this many migrations were reverted.
+    Reverted(usize),
+    /// The database had not been adopted (no migration table): nothing to undo.
+    NotAdopted,
+}
+
+/// Undoes the adoption of a legacy PostgreSQL database, in one transaction: drops the view,
+/// triggers, functions, indexes, the idempotency table and the migration table, drops the
+/// columns the service added (`seq`, `version`; no row moves), and renames `passengers` back to
+/// `titanic`, which is then the table the legacy DDL made, with its rows in their order. The
+/// rows written since adoption stay. Stop every passenger-api replica first: they would fail
+/// on the renamed table. SQLite databases have no legacy service to hand back to.
+pub async fn down_to_legacy(db: &DatabaseConnection) -> Result<Undone, DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return Err(DbErr::Migration("only a PostgreSQL database can be handed back to the legacy service".into()));
+    }
+    let txn = locked(db).await?;
+    let manager = SchemaManager::new(&txn);
+    if !manager.has_table("seaql_migrations").await? {
+        return Ok(Undone::NotAdopted);
+    }
+    let applied = Migrator::get_applied_migrations(&txn).await?.len();
+    // The first migration created (or found) the legacy table itself: it stays.
+    let revert = applied.saturating_sub(1);
+    Migrator::down(&txn, Some(revert as u32)).await?;
+    txn.execute_unprepared("DROP TABLE seaql_migrations").await?;
+    txn.commit().await?;
+    Ok(Undone::Reverted(revert))
 }

@@ -8,6 +8,8 @@ use crate::service::ServiceError;
 pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
 /// `extensions.code` of an unexpected server failure.
 pub const INTERNAL: &str = "INTERNAL";
+/// `extensions.code` of a write that expected another version of the row.
+pub const CONFLICT: &str = "CONFLICT";
 /// `extensions.code` when the database cannot be reached.
 pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
 
@@ -32,6 +34,17 @@ pub fn service_error(err: &ServiceError) -> Error {
         ServiceError::TimedOut => {
             Error::new("the write did not finish in time and was rolled back; nothing was written")
                 .extend_with(|_, x| x.set("code", "TIMEOUT"))
+        }
+        ServiceError::Conflict { expected, current } => {
+            let (expected, current) = (*expected, *current);
+            Error::new(format!(
+                "the passenger is at version {current}, not the expected version {expected}; nothing was written"
+            ))
+            .extend_with(move |_, x| {
+                x.set("code", CONFLICT);
+                x.set("expectedVersion", expected);
+                x.set("currentVersion", current);
+            })
         }
         ServiceError::Database(e) => {
             tracing::error!(error = %e, "database error");

@@ -77,6 +77,7 @@ enum Leaf {
     SiblingsOrSpousesAboard,
     ParentsOrChildrenAboard,
     Fare,
+    Version,
 }
 
 impl Leaf {
@@ -92,6 +93,7 @@ impl Leaf {
             "siblingsOrSpousesAboard" => Self::SiblingsOrSpousesAboard,
             "parentsOrChildrenAboard" => Self::ParentsOrChildrenAboard,
             "fare" => Self::Fare,
+            "version" => Self::Version,
             _ => return None,
         })
     }
@@ -135,6 +137,7 @@ impl Leaf {
             Self::SiblingsOrSpousesAboard => int(out, row.siblings_or_spouses_aboard),
             Self::ParentsOrChildrenAboard => int(out, row.parents_or_children_aboard),
             Self::Fare => float::<F>(out, row.fare),
+            Self::Version => out.push_str(itoa::Buffer::new().format(row.version)),
         }
     }
 
@@ -160,6 +163,7 @@ impl Leaf {
             Self::SiblingsOrSpousesAboard => int(row.siblings_or_spouses_aboard),
             Self::ParentsOrChildrenAboard => int(row.parents_or_children_aboard),
             Self::Fare => float(row.fare),
+            Self::Version => Value::Number(Number::from(row.version)),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Mutation root: create, replace, patch and delete passengers. Every input is validated
 //! before anything is written; a violation is a `BAD_USER_INPUT` error naming the field.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, MergedObject, Object, Result};
 use uuid::Uuid;
 
@@ -10,20 +12,22 @@ use super::inputs::{PassengerInput, PassengerPatchInput};
 use super::types::Passenger;
 use crate::db::Db;
 use crate::service::events::Events;
-use crate::service::{Deadline, PassengerData, ValidationError, Writer, passenger};
+use crate::service::{Deadline, PassengerData, Target, ValidationError, WriteScope, Writer, passenger};
 
 fn invalid(e: ValidationError) -> async_graphql::Error {
     bad_input(&e.field, e.problem)
 }
 
-/// The writer for this request: the write pool, the event fan-out and the deadline the
-/// executor set.
+/// The writer for this field: the request's enclosing transaction (an idempotent request) or
+/// the write pool, the event fan-out, the deadline the executor set, and, when the selection
+/// asks for `namesakes`, reading them inside the write's transaction.
 fn writer<'a>(ctx: &Context<'a>) -> Result<Writer<'a>> {
-    Ok(Writer {
-        db: &ctx.data::<Db>()?.write,
-        events: ctx.data::<Events>()?,
-        deadline: ctx.data_opt::<Deadline>().copied(),
-    })
+    let target = match ctx.data_opt::<Arc<WriteScope>>() {
+        Some(scope) => Target::Scope(scope),
+        None => Target::Pool(&ctx.data::<Db>()?.write),
+    };
+    let namesakes = ctx.look_ahead().field("namesakes").exists().then_some(ctx.data::<Settings>()?.max_page_size);
+    Ok(Writer { target, events: ctx.data::<Events>()?, deadline: ctx.data_opt::<Deadline>().copied(), namesakes })
 }
 
 /// Every mutation field of the API: create, replace, patch and delete passengers.
@@ -77,9 +81,13 @@ impl PassengerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The passenger's id.")] id: Uuid,
         #[graphql(desc = "The complete new data.")] input: PassengerInput,
+        #[graphql(
+            desc = "Write only if the passenger is at this version (its `version` as you read it); otherwise nothing is written and the error has code CONFLICT and the current version in `extensions.currentVersion`."
+        )]
+        expected_version: Option<i64>,
     ) -> Result<Option<Passenger>> {
         let data = input.try_into().map_err(invalid)?;
-        Ok(passenger::replace(writer(ctx)?, id, data).await.gql()?.map(Into::into))
+        Ok(passenger::replace(writer(ctx)?, id, data, expected_version).await.gql()?.map(Into::into))
     }
 
     /// Changes only the given fields of a passenger (an explicit null clears a field). Returns
@@ -89,9 +97,13 @@ impl PassengerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The passenger's id.")] id: Uuid,
         #[graphql(desc = "The fields to change.")] patch: PassengerPatchInput,
+        #[graphql(
+            desc = "Write only if the passenger is at this version (its `version` as you read it); otherwise nothing is written and the error has code CONFLICT and the current version in `extensions.currentVersion`."
+        )]
+        expected_version: Option<i64>,
     ) -> Result<Option<Passenger>> {
         let patch = patch.try_into().map_err(invalid)?;
-        Ok(passenger::patch(writer(ctx)?, id, patch).await.gql()?.map(Into::into))
+        Ok(passenger::patch(writer(ctx)?, id, patch, expected_version).await.gql()?.map(Into::into))
     }
 
     /// Deletes a passenger; true when a passenger was deleted, false when the id was unknown.
@@ -99,7 +111,11 @@ impl PassengerMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The passenger's id.")] id: Uuid,
+        #[graphql(
+            desc = "Delete only if the passenger is at this version (its `version` as you read it); otherwise nothing is deleted and the error has code CONFLICT and the current version in `extensions.currentVersion`."
+        )]
+        expected_version: Option<i64>,
     ) -> Result<bool> {
-        passenger::delete(writer(ctx)?, id).await.gql()
+        passenger::delete(writer(ctx)?, id, expected_version).await.gql()
     }
 }

@@ -49,7 +49,7 @@ impl PassengerQuery {
         #[graphql(desc = "The passenger's id.")] id: Uuid,
     ) -> Result<Option<Passenger>> {
         let loader = ctx.data::<DataLoader<PassengerLoader>>()?;
-        Ok(loader.load_one(id).await.map_err(|e| service_error(&e))?.map(Passenger))
+        Ok(loader.load_one(id).await.map_err(|e| service_error(&e))?.map(Passenger::from))
     }
 
     /// The passengers with these ids, in the order asked; null for each unknown id.
@@ -61,7 +61,7 @@ impl PassengerQuery {
         page_size(ctx, "ids", i32::try_from(ids.len()).ok().or(Some(i32::MAX)))?;
         let loader = ctx.data::<DataLoader<PassengerLoader>>()?;
         let found = loader.load_many(ids.iter().copied()).await.map_err(|e| service_error(&e))?;
-        Ok(ids.iter().map(|id| found.get(id).cloned().map(Passenger)).collect())
+        Ok(ids.iter().map(|id| found.get(id).cloned().map(Passenger::from)).collect())
     }
 
     /// A page of passengers (Relay cursor connection). Without `orderBy` the order is insertion

@@ -110,7 +110,7 @@ impl PassengerSubscription {
                         Ok(PassengerEvent {
                             kind: event.kind.into(),
                             id: row.uuid,
-                            passenger: (event.kind != EventKind::Deleted).then_some(Passenger(row)),
+                            passenger: (event.kind != EventKind::Deleted).then_some(Passenger::from(row)),
                         })
                     })
                 }

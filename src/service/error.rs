@@ -41,6 +41,15 @@ pub enum ServiceError {
     /// written. HTTP 503, GraphQL `TIMEOUT`.
     #[error("the write did not finish in time and was rolled back")]
     TimedOut,
+    /// The write expected another version of the row (optimistic concurrency); nothing was
+    /// written. HTTP 412, GraphQL `CONFLICT` with the current version.
+    #[error("the passenger is at version {current}, not the expected {expected}")]
+    Conflict {
+        /// The version the client expected.
+        expected: i64,
+        /// The row's version now.
+        current: i64,
+    },
     /// Any other database failure. HTTP 500, GraphQL `INTERNAL`; details are only logged.
     #[error("database error: {0}")]
     Database(DbErr),

@@ -1,9 +1,10 @@
 //! Change events: every write produces exactly one event, delivered to every subscriber on
 //! every replica.
 //!
-//! - **PostgreSQL**: the write's transaction runs `pg_notify` on the channel
-//!   [`CHANNEL`], so the notification goes out on commit and only on commit. Every replica
-//!   (the writer included) receives it through its own `LISTEN` connection ([`listen`]) and
+//! - **PostgreSQL**: a trigger on the table (see the migrations) sends every inserted, updated
+//!   or deleted row on the channel [`CHANNEL`], whoever writes it: this service, another
+//!   replica, the legacy service or `psql`. The notification goes out on commit and only on
+//!   commit. Every replica receives it through its own `LISTEN` connection ([`listen`]) and
 //!   fans it out locally. A lost listener connection is re-established; notifications sent
 //!   while it was down are lost (PostgreSQL does not queue them).
 //! - **SQLite**: one process owns the file, so events go to the local fan-out after commit.
@@ -15,8 +16,8 @@
 use std::time::Duration;
 
 use entity::passenger::Model;
-use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement};
-use serde::{Deserialize, Serialize};
+use sea_orm::DatabaseBackend;
+use serde::{Deserialize, Deserializer, Serialize};
 use tokio::sync::broadcast;
 
 /// The PostgreSQL NOTIFY channel of passenger-api.
@@ -34,9 +35,7 @@ pub enum EventKind {
 }
 
 /// One change. `row` is the row after the change, or the last state of a deleted row (so
-/// that subscription filters can apply to deletions too). Serialised, it fits comfortably in
-/// a NOTIFY payload (< 1 KiB; the limit is 8000 bytes, and a 150-character name is at most
-/// 600 bytes of UTF-8).
+/// that subscription filters can apply to deletions too).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PassengerEvent {
     /// What happened.
@@ -91,24 +90,6 @@ impl Events {
         let _ = self.sender.send(event);
     }
 
-    /// Records `events` inside the write's transaction `txn`: on PostgreSQL, a NOTIFY that is
-    /// sent on commit. Call [`Self::committed`] after the commit.
-    pub async fn stage(&self, txn: &impl ConnectionTrait, events: &[PassengerEvent]) -> Result<(), DbErr> {
-        if txn.get_database_backend() != DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        for event in events {
-            let payload = serde_json::to_string(event).map_err(|e| DbErr::Custom(e.to_string()))?;
-            txn.execute_raw(Statement::from_sql_and_values(
-                DatabaseBackend::Postgres,
-                "SELECT pg_notify($1, $2)",
-                [CHANNEL.into(), payload.into()],
-            ))
-            .await?;
-        }
-        Ok(())
-    }
-
     /// After commit: on SQLite, delivers `events` locally (PostgreSQL delivers through LISTEN).
     pub fn committed(&self, backend: DatabaseBackend, events: Vec<PassengerEvent>) {
         if backend != DatabaseBackend::Postgres {
@@ -117,6 +98,78 @@ impl Events {
             }
         }
     }
+}
+
+/// A notification of the table's trigger: `{"kind": …, "row": {…}}`, the row with its column
+/// names as keys (`row_to_json`). It fits comfortably in a NOTIFY payload (< 1 KiB; the limit
+/// is 8000 bytes, and a 150-character name is at most 600 bytes of UTF-8).
+#[derive(Debug, Deserialize)]
+struct Notification {
+    kind: EventKind,
+    row: NotifiedRow,
+}
+
+/// A row as `row_to_json` writes it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NotifiedRow {
+    uuid: uuid::Uuid,
+    survived: Option<bool>,
+    passenger_class: Option<i32>,
+    name: Option<String>,
+    sex: Option<String>,
+    #[serde(deserialize_with = "float")]
+    age: Option<f64>,
+    siblings_or_spouses_aboard: Option<i32>,
+    parents_or_children_aboard: Option<i32>,
+    #[serde(deserialize_with = "float")]
+    fare: Option<f64>,
+    seq: i64,
+    version: i64,
+}
+
+/// A float as `row_to_json` writes it: a number, or a string for the values JSON has no number
+/// for (`"NaN"`, `"Infinity"`, which a `psql` user may store).
+fn float<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Float {
+        Number(f64),
+        Text(String),
+    }
+    Option::<Float>::deserialize(deserializer)?
+        .map(|f| match f {
+            Float::Number(n) => Ok(n),
+            Float::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        })
+        .transpose()
+}
+
+impl From<Notification> for PassengerEvent {
+    fn from(n: Notification) -> Self {
+        let r = n.row;
+        Self::new(
+            n.kind,
+            Model {
+                uuid: r.uuid,
+                survived: r.survived,
+                passenger_class: r.passenger_class,
+                name: r.name,
+                sex: r.sex,
+                age: r.age,
+                siblings_or_spouses_aboard: r.siblings_or_spouses_aboard,
+                parents_or_children_aboard: r.parents_or_children_aboard,
+                fare: r.fare,
+                seq: r.seq,
+                version: r.version,
+            },
+        )
+    }
+}
+
+/// The event a trigger's notification `payload` announces.
+pub fn parse_notification(payload: &str) -> Result<PassengerEvent, serde_json::Error> {
+    serde_json::from_str::<Notification>(payload).map(Into::into)
 }
 
 /// Application name of the LISTEN connection (visible in `pg_stat_activity`).
@@ -155,7 +208,7 @@ pub async fn listen(database_url: String, events: Events) {
         backoff = Duration::from_millis(100);
         loop {
             match listener.try_recv().await {
-                Ok(Some(notification)) => match serde_json::from_str::<PassengerEvent>(notification.payload()) {
+                Ok(Some(notification)) => match parse_notification(notification.payload()) {
                     Ok(event) => events.deliver(event),
                     Err(e) => tracing::warn!(error = %e, "event listener: unreadable payload ignored"),
                 },

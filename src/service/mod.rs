@@ -38,14 +38,84 @@ impl Snapshot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadline(pub std::time::Instant);
 
-/// Where a write runs: the pool (on SQLite, the single writer connection), where its events
-/// go, and when it must have committed by.
+/// Where a write runs.
+#[derive(Clone, Copy)]
+pub enum Target<'a> {
+    /// On the pool (on SQLite, the single writer connection): each write is a transaction of
+    /// its own, committed before the write returns.
+    Pool(&'a sea_orm::DatabaseConnection),
+    /// Inside an enclosing transaction, as a savepoint: committed or rolled back with it.
+    Scope(&'a WriteScope),
+}
+
+/// A transaction that the writes of one request join, so that they commit together with what
+/// the request records about itself (the stored response of an idempotent request), or not at
+/// all. Events of the writes reach local subscribers when it commits.
+pub struct WriteScope {
+    txn: sea_orm::DatabaseTransaction,
+    deferred: std::sync::Mutex<Vec<events::PassengerEvent>>,
+}
+
+impl WriteScope {
+    /// Begins the enclosing transaction on `db`.
+    pub async fn begin(db: &sea_orm::DatabaseConnection) -> Result<Self, ServiceError> {
+        use sea_orm::TransactionTrait;
+        Ok(Self { txn: db.begin().await?, deferred: std::sync::Mutex::new(Vec::new()) })
+    }
+
+    /// The transaction, for statements of the request's own.
+    pub fn connection(&self) -> &sea_orm::DatabaseTransaction {
+        &self.txn
+    }
+
+    /// Commits every write of the scope and hands their events to local subscribers.
+    pub async fn commit(self, events: &events::Events) -> Result<(), ServiceError> {
+        let backend = sea_orm::ConnectionTrait::get_database_backend(&self.txn);
+        self.txn.commit().await?;
+        let deferred = self.deferred.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        events.committed(backend, deferred);
+        Ok(())
+    }
+
+    /// Undoes every write of the scope.
+    pub async fn rollback(self) -> Result<(), ServiceError> {
+        Ok(self.txn.rollback().await?)
+    }
+}
+
+/// Where a write runs, where its events go, when it must have committed by, and what it reads
+/// back inside its transaction.
 #[derive(Clone, Copy)]
 pub struct Writer<'a> {
-    /// The connection pool writes go to.
-    pub db: &'a sea_orm::DatabaseConnection,
+    /// The pool, or the enclosing transaction, writes go to.
+    pub target: Target<'a>,
     /// Where change events are announced.
     pub events: &'a events::Events,
     /// Commit no later than this.
     pub deadline: Option<Deadline>,
+    /// Read up to this many namesakes of each written row inside the write's transaction, so
+    /// the answer reflects exactly what was committed (the legacy POST answers them).
+    pub namesakes: Option<u64>,
+}
+
+impl Writer<'_> {
+    /// A transaction for one write: on the pool, or a savepoint of the enclosing transaction.
+    pub(crate) async fn begin(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+        use sea_orm::TransactionTrait;
+        match self.target {
+            Target::Pool(db) => db.begin().await,
+            Target::Scope(scope) => scope.txn.begin().await,
+        }
+    }
+
+    /// After the write's own commit: its events go to local subscribers now, or when the
+    /// enclosing transaction commits.
+    pub(crate) fn committed(&self, backend: sea_orm::DatabaseBackend, staged: Vec<events::PassengerEvent>) {
+        match self.target {
+            Target::Pool(_) => self.events.committed(backend, staged),
+            Target::Scope(scope) => {
+                scope.deferred.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(staged)
+            }
+        }
+    }
 }

@@ -3,8 +3,7 @@
 use entity::passenger::{self, ActiveModel, Column, Entity, NAME_MAX_CHARS, SEX_MAX_CHARS};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionSession,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionSession,
 };
 use uuid::Uuid;
 
@@ -64,6 +63,7 @@ impl PassengerData {
             parents_or_children_aboard: Set(self.parents_or_children_aboard),
             fare: Set(self.fare),
             seq: NotSet,
+            version: NotSet,
         }
     }
 }
@@ -136,6 +136,7 @@ impl PassengerPatch {
             parents_or_children_aboard: set(self.parents_or_children_aboard),
             fare: set(self.fare),
             seq: NotSet,
+            version: NotSet,
         };
         use sea_orm::ActiveModelTrait;
         changes.is_changed().then_some(changes)
@@ -166,6 +167,7 @@ macro_rules! by_position_unchecked {
             parents_or_children_aboard: row.try_get_unchecked(7).map_err(err)?,
             fare: row.try_get_unchecked(8).map_err(err)?,
             seq: row.try_get_unchecked(9).map_err(err)?,
+            version: row.try_get_unchecked(10).map_err(err)?,
         }
     }};
 }
@@ -234,6 +236,7 @@ mod pg_binary {
             parents_or_children_aboard: int4(bytes(row, 7)?)?,
             fare: float8(bytes(row, 8)?)?,
             seq: int8(bytes(row, 9)?)?,
+            version: int8(bytes(row, 10)?)?,
         })
     }
 }
@@ -260,6 +263,7 @@ impl sea_orm::FromQueryResult for ByPosition {
             parents_or_children_aboard: row.try_get_by_index(7)?,
             fare: row.try_get_by_index(8)?,
             seq: row.try_get_by_index(9)?,
+            version: row.try_get_by_index(10)?,
         }))
     }
 }
@@ -303,7 +307,7 @@ pub async fn fetch(
 /// own conversion keeps 15, which loses precision). The ORDER
 /// BY with LIMIT of the subquery makes SQLite produce its rows in that order, and the
 /// aggregate consumes them as produced (the ordering tests hold this on every backend).
-const SQLITE_PAGE_AS_JSON: &str = r#"json_group_array(json_array(lower(hex(p."uuid")), p."survived", p."passengerClass", p."name", p."sex", CASE WHEN p."age" IS NULL THEN NULL WHEN p."age" = CAST(p."age" AS INTEGER) AND abs(p."age") < 1e15 THEN CAST(p."age" AS INTEGER) ELSE printf('%!.17g', p."age") END, p."siblingsOrSpousesAboard", p."parentsOrChildrenAboard", CASE WHEN p."fare" IS NULL THEN NULL WHEN p."fare" = CAST(p."fare" AS INTEGER) AND abs(p."fare") < 1e15 THEN CAST(p."fare" AS INTEGER) ELSE printf('%!.17g', p."fare") END, p."seq"))"#;
+const SQLITE_PAGE_AS_JSON: &str = r#"json_group_array(json_array(lower(hex(p."uuid")), p."survived", p."passengerClass", p."name", p."sex", CASE WHEN p."age" IS NULL THEN NULL WHEN p."age" = CAST(p."age" AS INTEGER) AND abs(p."age") < 1e15 THEN CAST(p."age" AS INTEGER) ELSE printf('%!.17g', p."age") END, p."siblingsOrSpousesAboard", p."parentsOrChildrenAboard", CASE WHEN p."fare" IS NULL THEN NULL WHEN p."fare" = CAST(p."fare" AS INTEGER) AND abs(p."fare") < 1e15 THEN CAST(p."fare" AS INTEGER) ELSE printf('%!.17g', p."fare") END, p."seq", p."version"))"#;
 
 /// Reading back what [`SQLITE_PAGE_AS_JSON`] wrote.
 mod sqlite_json {
@@ -319,6 +323,7 @@ mod sqlite_json {
         Option<i32>,
         Option<i32>,
         Option<Float>,
+        i64,
         i64,
     );
 
@@ -346,7 +351,7 @@ mod sqlite_json {
     pub fn models(text: &str) -> Result<Vec<Model>, ServiceError> {
         let rows: Vec<Row> = serde_json::from_str(text).map_err(|_| bad("page"))?;
         rows.into_iter()
-            .map(|(uuid, survived, class, name, sex, age, sibsp, parch, fare, seq)| {
+            .map(|(uuid, survived, class, name, sex, age, sibsp, parch, fare, seq, version)| {
                 Ok(Model {
                     uuid: uuid::Uuid::try_parse(&uuid).map_err(|_| bad("id"))?,
                     survived: survived.map(|s| s != 0),
@@ -358,101 +363,193 @@ mod sqlite_json {
                     parents_or_children_aboard: parch,
                     fare: float(fare)?,
                     seq,
+                    version,
                 })
             })
             .collect()
     }
 }
 
-/// Inserts one passenger and returns the stored row; announces a `Created` event.
-pub async fn create(w: Writer<'_>, data: PassengerData) -> Result<passenger::Model, ServiceError> {
-    data.validate()?;
-    let txn = w.db.begin().await?;
-    let row = Entity::insert(data.into_active_model(Uuid::new_v4())).exec_with_returning(&txn).await?;
-    finish(w, txn, vec![PassengerEvent::new(EventKind::Created, row.clone())]).await?;
-    Ok(row)
+/// A row as written, with its namesakes (oldest first, itself included) when the writer asked
+/// for them: read inside the write's transaction, so they are exactly what was committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    /// The row after the write.
+    pub row: passenger::Model,
+    /// Its namesakes, if asked for.
+    pub namesakes: Option<Vec<passenger::Model>>,
 }
 
-/// Stages `staged` in `txn`, commits unless the deadline has passed (then rolls back), and
-/// hands the events to local subscribers where needed.
+/// `rows` with their namesakes read in `txn` if the writer asks for them.
+async fn stored(
+    w: &Writer<'_>,
+    txn: &impl ConnectionTrait,
+    rows: Vec<passenger::Model>,
+) -> Result<Vec<Stored>, ServiceError> {
+    let Some(first) = w.namesakes else {
+        return Ok(rows.into_iter().map(|row| Stored { row, namesakes: None }).collect());
+    };
+    let mut names: Vec<Option<String>> = rows.iter().map(|r| r.name.clone()).collect();
+    names.sort();
+    names.dedup();
+    let mut by_name: std::collections::HashMap<Option<String>, Vec<passenger::Model>> = Default::default();
+    for row in namesakes_of(txn, &names, first).await? {
+        by_name.entry(row.name.clone()).or_default().push(row);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let namesakes = by_name.get(&row.name).cloned().unwrap_or_default();
+            Stored { row, namesakes: Some(namesakes) }
+        })
+        .collect())
+}
+
+/// Inserts one passenger and returns the stored row; announces a `Created` event.
+pub async fn create(w: Writer<'_>, data: PassengerData) -> Result<Stored, ServiceError> {
+    data.validate()?;
+    let txn = w.begin().await?;
+    let row = Entity::insert(data.into_active_model(Uuid::new_v4())).exec_with_returning(&txn).await?;
+    let written = stored(&w, &txn, vec![row.clone()]).await?;
+    finish(w, txn, vec![PassengerEvent::new(EventKind::Created, row)]).await?;
+    Ok(written.into_iter().next().expect("one row in, one row out"))
+}
+
+/// Commits `txn` unless the deadline has passed (then rolls it back), and hands the events to
+/// local subscribers where the database does not announce them itself. On PostgreSQL the
+/// table's triggers announce every write on commit, whoever makes it.
 async fn finish<T: ConnectionTrait + TransactionSession>(
     w: Writer<'_>,
     txn: T,
     staged: Vec<PassengerEvent>,
 ) -> Result<(), ServiceError> {
-    w.events.stage(&txn, &staged).await?;
     if w.deadline.is_some_and(|Deadline(at)| std::time::Instant::now() >= at) {
         txn.rollback().await?;
         return Err(ServiceError::TimedOut);
     }
+    let backend = txn.get_database_backend();
     txn.commit().await?;
-    w.events.committed(w.db.get_database_backend(), staged);
+    w.committed(backend, staged);
     Ok(())
 }
 
 /// Inserts all passengers in one transaction, or none of them when any is invalid or a write
 /// fails. Returns the stored rows in input order; announces one `Created` event per row.
-pub async fn create_many(w: Writer<'_>, items: Vec<PassengerData>) -> Result<Vec<passenger::Model>, ServiceError> {
+pub async fn create_many(w: Writer<'_>, items: Vec<PassengerData>) -> Result<Vec<Stored>, ServiceError> {
     for (i, item) in items.iter().enumerate() {
         item.validate().map_err(|e| ValidationError::new(format!("inputs[{i}].{}", e.field), e.problem))?;
     }
-    let txn = w.db.begin().await?;
-    let mut stored = Vec::with_capacity(items.len());
+    let txn = w.begin().await?;
+    let mut rows = Vec::with_capacity(items.len());
     let mut items = items.into_iter().peekable();
     while items.peek().is_some() {
         let batch: Vec<_> = items.by_ref().take(INSERT_BATCH).map(|d| d.into_active_model(Uuid::new_v4())).collect();
-        let mut rows = Entity::insert_many(batch).exec_with_returning(&txn).await?;
-        rows.sort_by_key(|r| r.seq);
-        stored.extend(rows);
+        let mut inserted = Entity::insert_many(batch).exec_with_returning(&txn).await?;
+        inserted.sort_by_key(|r| r.seq);
+        rows.extend(inserted);
     }
-    let staged = stored.iter().map(|r| PassengerEvent::new(EventKind::Created, r.clone())).collect();
+    let staged = rows.iter().map(|r| PassengerEvent::new(EventKind::Created, r.clone())).collect();
+    let written = stored(&w, &txn, rows).await?;
     finish(w, txn, staged).await?;
-    Ok(stored)
+    Ok(written)
 }
 
-/// Replaces all eight data fields of the row `id`; `None` when there is no such row.
-pub async fn replace(w: Writer<'_>, id: Uuid, data: PassengerData) -> Result<Option<passenger::Model>, ServiceError> {
+/// Replaces all eight data fields of the row `id`; `None` when there is no such row. With
+/// `expected`, writes only if the row is at that version ([`ServiceError::Conflict`] otherwise).
+pub async fn replace(
+    w: Writer<'_>,
+    id: Uuid,
+    data: PassengerData,
+    expected: Option<i64>,
+) -> Result<Option<Stored>, ServiceError> {
     data.validate()?;
-    update(w, id, data.into_changes()).await
+    update(w, id, Some(data.into_changes()), expected).await
 }
 
 /// Changes the given fields of the row `id`; `None` when there is no such row. A patch that
-/// changes nothing writes nothing and announces nothing.
-pub async fn patch(w: Writer<'_>, id: Uuid, patch: PassengerPatch) -> Result<Option<passenger::Model>, ServiceError> {
+/// changes nothing writes nothing and announces nothing (but still checks `expected`).
+pub async fn patch(
+    w: Writer<'_>,
+    id: Uuid,
+    patch: PassengerPatch,
+    expected: Option<i64>,
+) -> Result<Option<Stored>, ServiceError> {
     patch.validate()?;
-    match patch.into_changes() {
-        Some(changes) => update(w, id, changes).await,
-        None => Ok(Entity::find_by_id(id).one(w.db).await?),
+    update(w, id, patch.into_changes(), expected).await
+}
+
+/// The current version of row `id`, if there is one.
+async fn version_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<i64>, ServiceError> {
+    use sea_orm::QuerySelect;
+    Ok(Entity::find_by_id(id).select_only().column(Column::Version).into_tuple::<i64>().one(db).await?)
+}
+
+/// The conflict to report when a write conditional on `expected` matched no row: the row
+/// exists at another version (`None`: there is no row `id`).
+async fn conflict(
+    txn: &impl ConnectionTrait,
+    id: Uuid,
+    expected: Option<i64>,
+) -> Result<Option<ServiceError>, ServiceError> {
+    let Some(expected) = expected else { return Ok(None) };
+    Ok(version_of(txn, id).await?.map(|current| ServiceError::Conflict { expected, current }))
+}
+
+async fn update(
+    w: Writer<'_>,
+    id: Uuid,
+    changes: Option<ActiveModel>,
+    expected: Option<i64>,
+) -> Result<Option<Stored>, ServiceError> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let txn = w.begin().await?;
+    let Some(changes) = changes else {
+        // Nothing to change: the row as it is, provided it is at the expected version.
+        let row = Entity::find_by_id(id).one(&txn).await?;
+        if let (Some(row), Some(expected)) = (&row, expected)
+            && row.version != expected
+        {
+            return Err(ServiceError::Conflict { expected, current: row.version });
+        }
+        let written = stored(&w, &txn, row.into_iter().collect()).await?;
+        txn.commit().await?;
+        return Ok(written.into_iter().next());
+    };
+    let mut statement = Entity::update_many()
+        .set(changes)
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .filter(Column::Uuid.eq(id));
+    if let Some(expected) = expected {
+        statement = statement.filter(Column::Version.eq(expected));
     }
+    let Some(row) = statement.exec_with_returning(&txn).await?.into_iter().next() else {
+        let conflict = conflict(&txn, id, expected).await?;
+        txn.rollback().await?;
+        return conflict.map_or(Ok(None), Err);
+    };
+    let written = stored(&w, &txn, vec![row.clone()]).await?;
+    finish(w, txn, vec![PassengerEvent::new(EventKind::Updated, row)]).await?;
+    Ok(written.into_iter().next())
 }
 
-async fn update(w: Writer<'_>, id: Uuid, changes: ActiveModel) -> Result<Option<passenger::Model>, ServiceError> {
-    let txn = w.db.begin().await?;
-    let rows = Entity::update_many().set(changes).filter(Column::Uuid.eq(id)).exec_with_returning(&txn).await?;
-    let row = rows.into_iter().next();
-    let staged = row.iter().map(|r| PassengerEvent::new(EventKind::Updated, r.clone())).collect();
-    finish(w, txn, staged).await?;
-    Ok(row)
-}
-
-/// Deletes the row `id`; whether there was one. Announces a `Deleted` event with the row's
-/// last state.
-pub async fn delete(w: Writer<'_>, id: Uuid) -> Result<bool, ServiceError> {
-    let txn = w.db.begin().await?;
-    let rows = Entity::delete_many().filter(Column::Uuid.eq(id)).exec_with_returning(&txn).await?;
-    let deleted = !rows.is_empty();
+/// Deletes the row `id`; whether there was one. With `expected`, deletes only if the row is at
+/// that version ([`ServiceError::Conflict`] otherwise). Announces a `Deleted` event with the
+/// row's last state.
+pub async fn delete(w: Writer<'_>, id: Uuid, expected: Option<i64>) -> Result<bool, ServiceError> {
+    let txn = w.begin().await?;
+    let mut statement = Entity::delete_many().filter(Column::Uuid.eq(id));
+    if let Some(expected) = expected {
+        statement = statement.filter(Column::Version.eq(expected));
+    }
+    let rows = statement.exec_with_returning(&txn).await?;
+    if rows.is_empty() {
+        let conflict = conflict(&txn, id, expected).await?;
+        txn.rollback().await?;
+        return conflict.map_or(Ok(false), Err);
+    }
     let staged = rows.into_iter().map(|r| PassengerEvent::new(EventKind::Deleted, r)).collect();
     finish(w, txn, staged).await?;
-    Ok(deleted)
-}
-
-/// Every row whose name equals `name` (`None`: every row without a name), oldest first.
-pub async fn namesakes(db: &impl ConnectionTrait, name: Option<&str>) -> Result<Vec<passenger::Model>, ServiceError> {
-    let condition = match name {
-        Some(name) => Column::Name.eq(name),
-        None => Column::Name.is_null(),
-    };
-    Ok(Entity::find().filter(condition).order_by_asc(Column::Seq).all(db).await?)
+    Ok(true)
 }
 
 /// The first `first` rows (oldest first) of each name in `names` (`None` stands for the rows
@@ -554,7 +651,8 @@ mod tests {
                 "siblingsOrSpousesAboard",
                 "parentsOrChildrenAboard",
                 "fare",
-                "seq"
+                "seq",
+                "version"
             ]
         );
     }

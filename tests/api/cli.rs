@@ -51,6 +51,38 @@ async fn migrate_then_seed_from_the_command_line_fill_the_database() {
 }
 
 #[tokio::test]
+async fn migrate_down_to_legacy_hands_a_postgres_database_back_and_refuses_sqlite() {
+    if let Some(admin) = crate::helpers::postgres_only("migrate_down_to_legacy_hands_a_postgres_database_back") {
+        let test_db = TestDb::postgres(admin).await;
+        assert!(run(&["migrate"], &test_db.url).status.success());
+        assert!(run(&["seed"], &test_db.url).status.success());
+        let out = run(&["migrate", "--down-to-legacy"], &test_db.url);
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && log.contains("adoption undone"), "{log}");
+        use sea_orm::ConnectionTrait;
+        let db = test_db.connect().await;
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT count(*) AS n, (SELECT count(*) FROM pg_class WHERE relname = 'passengers') AS p, \
+                 (SELECT count(*) FROM information_schema.columns WHERE table_name = 'titanic') AS c FROM titanic",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let counts: (i64, i64, i64) =
+            (row.try_get("", "n").unwrap(), row.try_get("", "p").unwrap(), row.try_get("", "c").unwrap());
+        assert_eq!(counts, (887, 0, 9), "rows kept, no `passengers`, the nine legacy columns");
+        let again = run(&["migrate", "--down-to-legacy"], &test_db.url);
+        assert!(String::from_utf8_lossy(&again.stderr).contains("nothing to undo"));
+    }
+    let sqlite = TestDb::sqlite();
+    let out = run(&["migrate", "--down-to-legacy"], &sqlite.url);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only a PostgreSQL database"));
+}
+
+#[tokio::test]
 async fn seed_without_a_file_loads_the_bundled_passengers_and_if_empty_then_writes_nothing() {
     let test_db = TestDb::new().await;
     let out = run(&["seed"], &test_db.url);

@@ -3,6 +3,7 @@
 //! Every test gets its own database: a temporary SQLite file by default, or a freshly created
 //! PostgreSQL database when `TEST_DATABASE_URL` points at a server.
 
+mod adoption;
 mod cli;
 mod graphql;
 mod health;

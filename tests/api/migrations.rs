@@ -4,22 +4,27 @@
 use entity::passenger;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryOrder, Statement};
 
-use crate::helpers::{TestDb, postgres_only, titanic_rows};
+use crate::helpers::{TestDb, postgres_only};
 
-/// A textual description of the `titanic` table and its indexes.
+/// A textual description of the `passengers` table, its indexes and triggers, and the
+/// `titanic` view.
 async fn schema_fingerprint(db: &DatabaseConnection) -> Vec<String> {
     let sql = match db.get_database_backend() {
         DatabaseBackend::Postgres => {
-            "SELECT column_name || ' ' || data_type || ' ' || is_nullable || ' ' || \
+            "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || \
              coalesce(character_maximum_length::text, '-') AS d \
-             FROM information_schema.columns WHERE table_name = 'titanic' \
-             UNION ALL SELECT indexdef FROM pg_indexes WHERE tablename = 'titanic' ORDER BY 1"
+             FROM information_schema.columns WHERE table_name IN ('passengers', 'titanic') \
+             UNION ALL SELECT indexdef FROM pg_indexes WHERE tablename = 'passengers' \
+             UNION ALL SELECT tgname FROM pg_trigger WHERE tgrelid = 'passengers'::regclass ORDER BY 1"
         }
-        _ => "SELECT coalesce(sql, name) AS d FROM sqlite_master WHERE tbl_name = 'titanic' ORDER BY 1",
+        _ => "SELECT coalesce(sql, name) AS d FROM sqlite_master WHERE tbl_name = 'passengers' ORDER BY 1",
     };
     let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
     rows.iter().map(|r| r.try_get::<String>("", "d").unwrap()).collect()
 }
+
+/// How many migrations the service has.
+const MIGRATIONS: i64 = 6;
 
 async fn applied_migrations(db: &DatabaseConnection) -> i64 {
     let row = db
@@ -36,11 +41,11 @@ async fn migrations_create_the_table_on_an_empty_database_and_rerunning_changes_
     let db = test_db.migrated().await;
     let first = schema_fingerprint(&db).await;
     assert!(first.iter().any(|d| d.contains("titanic_name_seq_idx")), "name index missing: {first:?}");
-    assert_eq!(applied_migrations(&db).await, 3);
+    assert_eq!(applied_migrations(&db).await, MIGRATIONS);
 
     migration::run(&db).await.expect("second run");
     assert_eq!(schema_fingerprint(&db).await, first);
-    assert_eq!(applied_migrations(&db).await, 3);
+    assert_eq!(applied_migrations(&db).await, MIGRATIONS);
 }
 
 #[tokio::test]
@@ -68,19 +73,28 @@ async fn postgres_columns_have_the_legacy_names_types_and_lengths() {
     let test_db = TestDb::postgres(admin).await;
     let fingerprint = schema_fingerprint(&test_db.migrated().await).await;
     for expected in [
-        "uuid uuid NO -",
-        "survived boolean YES -",
-        "passengerClass integer YES -",
-        "name character varying YES 150",
-        "sex character varying YES 6",
-        "age double precision YES -",
-        "siblingsOrSpousesAboard integer YES -",
-        "parentsOrChildrenAboard integer YES -",
-        "fare double precision YES -",
-        "seq bigint NO -",
+        "passengers.uuid uuid NO -",
+        "passengers.survived boolean YES -",
+        "passengers.passengerClass integer YES -",
+        "passengers.name character varying YES 150",
+        "passengers.sex character varying YES 6",
+        "passengers.age double precision YES -",
+        "passengers.siblingsOrSpousesAboard integer YES -",
+        "passengers.parentsOrChildrenAboard integer YES -",
+        "passengers.fare double precision YES -",
+        "passengers.seq bigint NO -",
+        "passengers.version bigint NO -",
+        // The legacy view: the nine columns, no more.
+        "titanic.uuid uuid YES -",
+        "titanic.name character varying YES 150",
+        "titanic.fare double precision YES -",
+        "passengers_next_version",
+        "passengers_announce_row",
+        "passengers_announce_change",
     ] {
         assert!(fingerprint.iter().any(|d| d == expected), "missing `{expected}` in {fingerprint:?}");
     }
+    assert!(!fingerprint.iter().any(|d| d.starts_with("titanic.seq") || d.starts_with("titanic.version")));
 }
 
 const LEGACY_DDL: &str = r#"
@@ -97,10 +111,11 @@ CREATE TABLE titanic (
     fare float8
 )"#;
 
-/// Every legacy row as text, in the order a plain `SELECT` (legacy) or `ORDER BY seq` returns.
-pub async fn legacy_rows(db: &DatabaseConnection, order: &str) -> Vec<String> {
+/// Every legacy row as text, as `SELECT … FROM {from}` returns them (e.g. `titanic`, in heap
+/// order as the legacy service listed them, or `passengers ORDER BY seq`).
+pub async fn legacy_rows(db: &DatabaseConnection, from: &str) -> Vec<String> {
     let sql = format!(
-        "SELECT (uuid, survived, \"passengerClass\", name, sex, age, \"siblingsOrSpousesAboard\", \"parentsOrChildrenAboard\", fare)::text AS r FROM titanic {order}"
+        "SELECT (uuid, survived, \"passengerClass\", name, sex, age, \"siblingsOrSpousesAboard\", \"parentsOrChildrenAboard\", fare)::text AS r FROM {from}"
     );
     let rows = db.query_all_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await.unwrap();
     rows.iter().map(|r| r.try_get::<String>("", "r").unwrap()).collect()
@@ -109,34 +124,34 @@ pub async fn legacy_rows(db: &DatabaseConnection, order: &str) -> Vec<String> {
 /// The uuid of seed row 0 in the legacy database.
 pub const LEGACY_ROW0_UUID: &str = "acd1111a-c9f6-4ff7-ba94-dc28bf15f36c";
 
-/// Creates the legacy table and loads the CSV into it row by row, in CSV order, over one
-/// connection (as a seeding script does; interleaving connections would scatter the heap).
+/// The legacy columns the legacy image's `COPY` fills, in its order.
+const LEGACY_COPY_COLUMNS: &str =
+    r#"survived, "passengerClass", name, sex, age, "siblingsOrSpousesAboard", "parentsOrChildrenAboard", fare"#;
+
+/// Creates the legacy table with the legacy DDL and loads the CSV with the legacy `COPY … CSV
+/// HEADER` (uuids from the column default). Seed row 0 is copied first with the uuid the legacy
+/// contract shows, so the heap holds the rows in CSV order as the legacy image's does.
 pub async fn create_legacy_database(db: &DatabaseConnection) {
-    use sea_orm::TransactionTrait;
     db.execute_unprepared(LEGACY_DDL).await.unwrap();
-    let txn = db.begin().await.unwrap();
-    for (i, row) in titanic_rows().into_iter().enumerate() {
-        // Seed row 0 carries the uuid the legacy contract shows; the others get the default.
-        let uuid: Option<uuid::Uuid> = (i == 0).then(|| LEGACY_ROW0_UUID.parse().unwrap());
-        txn.execute_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            r#"INSERT INTO titanic (uuid, survived, "passengerClass", name, sex, age, "siblingsOrSpousesAboard", "parentsOrChildrenAboard", fare) VALUES (COALESCE($1, uuid_generate_v4()), $2, $3, $4, $5, $6, $7, $8, $9)"#,
-            [
-                uuid.into(),
-                row.survived.into(),
-                row.passenger_class.into(),
-                row.name.into(),
-                row.sex.into(),
-                row.age.into(),
-                row.siblings_or_spouses_aboard.into(),
-                row.parents_or_children_aboard.into(),
-                row.fare.into(),
-            ],
-        ))
+    let csv = std::fs::read_to_string(crate::helpers::titanic_csv()).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    let first = lines.next().unwrap();
+    let rest: String = lines.map(|l| format!("{l}\n")).collect();
+    let pool = db.get_postgres_connection_pool();
+    let mut conn = pool.acquire().await.unwrap();
+    let mut copy = conn
+        .copy_in_raw(&format!("COPY titanic(uuid, {LEGACY_COPY_COLUMNS}) FROM STDIN DELIMITER ',' CSV HEADER"))
         .await
         .unwrap();
-    }
-    txn.commit().await.unwrap();
+    copy.send(format!("uuid,{header}\n{LEGACY_ROW0_UUID},{first}\n").into_bytes()).await.unwrap();
+    copy.finish().await.unwrap();
+    let mut copy = conn
+        .copy_in_raw(&format!("COPY titanic({LEGACY_COPY_COLUMNS}) FROM STDIN DELIMITER ',' CSV HEADER"))
+        .await
+        .unwrap();
+    copy.send(format!("{header}\n{rest}").into_bytes()).await.unwrap();
+    assert_eq!(copy.finish().await.unwrap(), 886);
 }
 
 #[tokio::test]
@@ -147,17 +162,16 @@ async fn migrations_adopt_a_legacy_database_without_changing_rows_uuids_or_order
     let test_db = TestDb::postgres(admin).await;
     let db = test_db.connect().await;
     create_legacy_database(&db).await;
-    let before = legacy_rows(&db, "").await;
+    let before = legacy_rows(&db, "titanic").await;
     assert_eq!(before.len(), 887);
 
     migration::run(&db).await.expect("adoption");
     migration::run(&db).await.expect("re-run is a no-op");
 
-    assert_eq!(legacy_rows(&db, "ORDER BY seq").await, before, "rows, uuids or order changed");
+    assert_eq!(legacy_rows(&db, "passengers ORDER BY seq").await, before, "rows, uuids or order changed");
+    assert_eq!(legacy_rows(&db, "titanic").await, before, "the legacy select changed");
     let first = passenger::Entity::find().order_by_asc(passenger::Column::Seq).one(&db).await.unwrap().unwrap();
     assert_eq!(first.name.as_deref(), Some("Mr. Owen Harris Braund"));
-    // Heap order is what the legacy `SELECT *` listed; PostgreSQL may have placed a short row
-    // into an earlier page's free space while loading, so compare with `before`, not the CSV.
     let last = passenger::Entity::find().order_by_desc(passenger::Column::Seq).one(&db).await.unwrap().unwrap();
     assert!(before.last().unwrap().contains(&last.uuid.to_string()));
     assert_eq!(last.seq, 887);
@@ -178,5 +192,5 @@ async fn two_replicas_migrating_one_empty_postgres_database_at_once_both_succeed
     let (ra, rb) = tokio::join!(migration::run(&a), migration::run(&b));
     ra.expect("replica A");
     rb.expect("replica B");
-    assert_eq!(applied_migrations(&a).await, 3);
+    assert_eq!(applied_migrations(&a).await, MIGRATIONS);
 }

@@ -223,6 +223,7 @@ async fn a_subscriber_that_falls_behind_is_told_and_disconnected_without_stallin
             parents_or_children_aboard: None,
             fare: None,
             seq: i,
+            version: 1,
         };
         events.deliver(passenger_api::service::events::PassengerEvent::new(
             passenger_api::service::events::EventKind::Created,

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::TestDb;
 
-const LEAVES: [&str; 10] = [
+const LEAVES: [&str; 11] = [
     "id",
     "survived",
     "passengerClass",
@@ -26,6 +26,7 @@ const LEAVES: [&str; 10] = [
     "siblingsOrSpousesAboard",
     "parentsOrChildrenAboard",
     "fare",
+    "version",
     "__typename",
 ];
 

@@ -187,8 +187,18 @@ async fn first_and_last_together_give_the_last_of_the_first_as_relay_defines() {
 #[tokio::test]
 async fn every_float_reads_back_exactly_from_a_page() {
     let gql = Gql::new().await;
-    let values: [f64; 10] =
-        [5e-324, -5e-324, 1.7976931348623157e308, -0.0, 0.1 + 0.2, 71.2833, 1e-7, 1e16, 123_456_789.123_456_79, 2.5e-310];
+    let values: [f64; 10] = [
+        5e-324,
+        -5e-324,
+        1.7976931348623157e308,
+        -0.0,
+        0.1 + 0.2,
+        71.2833,
+        1e-7,
+        1e16,
+        123_456_789.123_456_79,
+        2.5e-310,
+    ];
     for (i, v) in values.iter().enumerate() {
         gql.data(
             "mutation($i: PassengerInput!) { createPassenger(input: $i) { id } }",

@@ -40,7 +40,7 @@ async fn an_adopted_legacy_database_is_served_in_its_order_with_the_legacy_bytes
     crate::migrations::create_legacy_database(&db).await;
     assert_eq!(crate::migrations::LEGACY_ROW0_UUID, ROW0_UUID);
     // The order the legacy `SELECT *` (no ORDER BY) listed: heap order.
-    let legacy_order = crate::migrations::legacy_rows(&db, "").await;
+    let legacy_order = crate::migrations::legacy_rows(&db, "titanic").await;
 
     let mut config = passenger_api::config::Config::with_database_url(&test_db.url);
     config.bind = "127.0.0.1:0".parse().unwrap();

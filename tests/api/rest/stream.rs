@@ -69,3 +69,21 @@ async fn a_streamed_list_comes_from_one_snapshot_whatever_happens_meanwhile() {
     assert_eq!(after, before, "the list is not the snapshot taken when it started");
     assert_eq!(list(&app).await.len(), 20_887 - 20 + 5, "the changes did happen");
 }
+
+#[tokio::test]
+async fn a_page_size_larger_than_the_cost_limit_allows_keeps_the_legacy_routes_working() {
+    // The legacy routes' committed operations are sized by MAX_PAGE_SIZE alone: a page of
+    // 100,000 rows is far above the default cost limit meant for clients' documents.
+    let app = spawn_app_with(|c| c.max_page_size = 100_000).await;
+    app.seed_titanic().await;
+    let list = get(&app, "/passengerlist").await;
+    assert_eq!((list.status, list.body.len()), (200, 188_657));
+    let posted = post_json(&app, &body_with(json!({ "name": "Mr. Owen Harris Braund" }))).await;
+    assert_eq!(posted.status, 200);
+    assert_eq!(posted.json().as_array().map(Vec::len), Some(2));
+    // A client's document of that size is still judged by the limit.
+    let body = json!({ "query": "{ passengers(first: 100000) { nodes { id name sex age fare } } }" });
+    let refused: Value =
+        app.client.post(format!("{}/graphql", app.address)).json(&body).send().await.unwrap().json().await.unwrap();
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{refused}");
+}
