@@ -58,9 +58,14 @@ fn cors(config: &Config) -> Option<tower_http::cors::CorsLayer> {
                 header::IF_MATCH,
                 header::IF_NONE_MATCH,
                 HeaderName::from_static(guard::REQUEST_ID),
-                HeaderName::from_static(http::IDEMPOTENCY_KEY),
+                HeaderName::from_static(crate::idempotency::HEADER),
             ])
-            .expose_headers([HeaderName::from_static(guard::REQUEST_ID), header::ETAG])
+            .expose_headers([
+                HeaderName::from_static(guard::REQUEST_ID),
+                header::ETAG,
+                header::RETRY_AFTER,
+                HeaderName::from_static(crate::idempotency::REPLAYED),
+            ])
             .max_age(std::time::Duration::from_secs(600)),
     )
 }

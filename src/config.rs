@@ -156,6 +156,11 @@ pub struct Config {
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 30_000, global = true)]
     pub request_timeout_ms: u64,
 
+    /// Seconds the answer of a write sent with an `Idempotency-Key` is kept: a retry with the
+    /// key within this time gets the first answer and writes nothing.
+    #[arg(long, env = "IDEMPOTENCY_TTL_SECS", default_value_t = 24 * 60 * 60, global = true)]
+    pub idempotency_ttl_secs: u64,
+
     /// Most subscriptions open at once across all WebSocket connections.
     #[arg(long, env = "MAX_SUBSCRIPTIONS", default_value_t = 1000, global = true)]
     pub max_subscriptions: usize,
@@ -275,6 +280,11 @@ impl Config {
         let mut config = Cli::parse_from(["passenger-api"]).config;
         config.database_url = database_url.into();
         config
+    }
+
+    /// [`Self::idempotency_ttl_secs`] as a duration.
+    pub fn idempotency_ttl(&self) -> Duration {
+        Duration::from_secs(self.idempotency_ttl_secs)
     }
 
     /// [`Self::db_acquire_timeout_secs`] as a duration.

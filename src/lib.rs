@@ -20,6 +20,8 @@ pub mod graphql;
 pub mod health;
 /// GraphQL over HTTP and WebSocket, probes, metrics, and the middleware.
 pub mod http;
+/// `Idempotency-Key` on writes: one execution and one stored answer per key.
+pub mod idempotency;
 /// JSON text in the standard and the legacy form.
 pub mod json;
 /// Per-client rate limiting.

@@ -19,6 +19,7 @@ use crate::graphql::documents::{self, Documents};
 use crate::graphql::executor::Policy;
 use crate::graphql::{Executor, build_schema};
 use crate::health::{self, Health};
+use crate::idempotency::Idempotency;
 use crate::limiter::RateLimiter;
 use crate::metrics::Metrics;
 use crate::playground::Playground;
@@ -65,6 +66,7 @@ impl Application {
         Self::warn_about_strict_mode(&documents);
         let listener = TcpListener::bind(config.bind).await?;
         tokio::spawn(health::monitor(db.write.clone(), health.clone(), !config.no_migrate, Duration::from_secs(1)));
+        tokio::spawn(crate::idempotency::purge_expired(db.write.clone(), Duration::from_secs(60)));
         let events = Events::new(config.event_buffer);
         if db.read.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             tokio::spawn(events::listen(config.database_url.clone(), events.clone()));
@@ -87,6 +89,7 @@ impl Application {
             limiter,
             inflight,
             list_streams: Arc::new(Semaphore::new((config.db_max_connections as usize / 2).max(1))),
+            idempotency: Arc::new(Idempotency::new(config.idempotency_ttl())),
             config: Arc::new(config),
             playground,
         });

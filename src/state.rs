@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::graphql::Executor;
 use crate::health::Health;
+use crate::idempotency::Idempotency;
 use crate::limiter::RateLimiter;
 use crate::metrics::Metrics;
 use crate::playground::Playground;
@@ -61,4 +62,6 @@ pub struct State {
     pub config: Arc<Config>,
     /// The GraphiQL page and its bundles.
     pub playground: Playground,
+    /// Idempotency keys being run by this process.
+    pub idempotency: Arc<Idempotency>,
 }

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{Request, ServerError, Value};
 use lru::LruCache;
 use sha2::{Digest, Sha256};
@@ -176,6 +176,32 @@ impl Documents {
             None => (async_graphql::parser::parse_query(&request.query)?, false),
         };
         Ok(Prepared { hash: key, document, cached, register })
+    }
+
+    /// The type of the operation `request` would run, without running or remembering anything
+    /// (`None` when the document is unknown, does not parse, or has no such operation).
+    pub fn operation_type(&self, request: &Request) -> Option<OperationType> {
+        let text: Arc<str> = match request.extensions.0.get("persistedQuery") {
+            Some(Value::Object(pq)) if request.query.is_empty() => match pq.get("sha256Hash") {
+                Some(Value::String(h)) => {
+                    let key = parse_hex(&h.to_ascii_lowercase())?;
+                    self.allowed(&key).or_else(|| self.lock_persisted().get(&key))?
+                }
+                _ => return None,
+            },
+            _ => Arc::from(request.query.as_str()),
+        };
+        let cached = self.parsed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&sha256(&text));
+        let document = match cached {
+            Some(doc) => doc,
+            None => async_graphql::parser::parse_query(&*text).ok()?,
+        };
+        let name = request.operation_name.as_deref();
+        document
+            .operations
+            .iter()
+            .find(|(n, _)| name.is_none() || n.map(|n| n.as_str()) == name)
+            .map(|(_, op)| op.node.ty)
     }
 
     /// Remembers a document that validated: its parsed form and, for an APQ registration,

@@ -293,6 +293,11 @@ impl Executor {
         &self.0.documents
     }
 
+    /// Whether `request` would run a mutation (what an idempotency key applies to).
+    pub fn writes(&self, request: &Request) -> bool {
+        matches!(self.0.documents.operation_type(request), Some(async_graphql::parser::types::OperationType::Mutation))
+    }
+
     /// Runs one query or mutation (a subscription sent here is refused by async-graphql as
     /// unsupported on this transport).
     pub async fn execute(&self, request: Request, call: Call) -> Executed {

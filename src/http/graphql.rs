@@ -142,30 +142,95 @@ pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, bod
             );
         }
     };
+    if let BatchRequest::Batch(requests) = &batch {
+        let max = state.config.graphql_max_batch;
+        if requests.len() > max {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                format,
+                "BAD_REQUEST",
+                format!("a batch may hold at most {max} operations, got {}", requests.len()),
+            );
+        }
+    }
+    let key = match crate::idempotency::key_of(&headers) {
+        Ok(key) => key,
+        Err(refusal) => return refused(format, refusal),
+    };
+    let writes = match &batch {
+        BatchRequest::Single(request) => state.executor.writes(request),
+        BatchRequest::Batch(requests) => requests.iter().any(|r| state.executor.writes(r)),
+    };
     let call = Call::encoded(caller, Transport::Post, Encoding::Json);
+    match key {
+        // A key applies to writes; a query with one simply runs.
+        Some(key) if writes => {
+            let fingerprint = crate::idempotency::fingerprint("POST", "/graphql", &headers, &body);
+            let refuse = |refusal| refused(format, refusal);
+            crate::idempotency::run(&state, &headers, key, fingerprint, refuse, |scope| {
+                execute(&state, batch, call, format, Some(scope))
+            })
+            .await
+        }
+        _ => execute(&state, batch, call, format, None).await.response,
+    }
+}
+
+/// A refused idempotent request, as a GraphQL error with the refusal's code.
+fn refused(format: Format, refusal: crate::idempotency::Refusal) -> Response {
+    let mut response = error_response(refusal.status(), format, refusal.code(), refusal.message());
+    if let Some((name, value)) = refusal.headers() {
+        response.headers_mut().insert(name, value);
+    }
+    response
+}
+
+/// Runs a request or a batch; with `scope`, every write joins that transaction.
+async fn execute(
+    state: &AppState,
+    batch: BatchRequest,
+    call: Call,
+    format: Format,
+    scope: Option<std::sync::Arc<crate::service::WriteScope>>,
+) -> crate::idempotency::Ran {
+    let with_scope = |request: async_graphql::Request| match &scope {
+        Some(scope) => request.data(scope.clone()),
+        None => request,
+    };
     match batch {
-        BatchRequest::Single(request) => answer(state.executor.execute(request, call).await, format),
+        BatchRequest::Single(request) => {
+            let executed = state.executor.execute(with_scope(request), call).await;
+            let transient = transient(&executed);
+            crate::idempotency::Ran { response: answer(executed, format), transient }
+        }
         BatchRequest::Batch(requests) => {
-            let max = state.config.graphql_max_batch;
-            if requests.len() > max {
-                return error_response(
-                    StatusCode::BAD_REQUEST,
-                    format,
-                    "BAD_REQUEST",
-                    format!("a batch may hold at most {max} operations, got {}", requests.len()),
-                );
-            }
             let mut out = String::from("[");
+            let mut any_transient = false;
             for (i, request) in requests.into_iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                state.executor.execute(request, call).await.write_json(&mut out);
+                let executed = state.executor.execute(with_scope(request), call).await;
+                any_transient |= transient(&executed);
+                executed.write_json(&mut out);
             }
             out.push(']');
-            (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], out).into_response()
+            let response = (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], out).into_response();
+            crate::idempotency::Ran { response, transient: any_transient }
         }
     }
+}
+
+/// Whether an operation failed for a reason a retry may not meet (time-out, overload, an
+/// unavailable database, an internal error, a missing token): such an answer is not worth
+/// keeping for a retry.
+fn transient(executed: &Executed) -> bool {
+    use crate::graphql::error::{INTERNAL, SERVICE_UNAVAILABLE};
+    matches!(executed.outcome, Outcome::TimedOut | Outcome::Overloaded | Outcome::Unauthenticated)
+        || executed.response.errors.iter().any(|e| {
+            let code = e.extensions.as_ref().and_then(|x| x.get("code"));
+            matches!(code, Some(Value::String(c)) if [INTERNAL, SERVICE_UNAVAILABLE, "TIMEOUT", "OVERLOADED"].contains(&c.as_str()))
+        })
 }
 
 /// Parses a POST body, checking the shape the spec requires of each request: `query` a string

@@ -6,6 +6,3 @@ pub mod guard;
 pub mod health;
 pub mod metrics;
 pub mod playground;
-
-/// Header carrying a client's idempotency key for a write.
-pub const IDEMPOTENCY_KEY: &str = "idempotency-key";

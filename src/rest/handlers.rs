@@ -13,10 +13,13 @@ use super::{
     bad_request, forbidden, internal_error, legacy_json, legacy_json::encode, malformed, not_found, unauthorized,
     unavailable, unsupported_media_type,
 };
+use std::sync::Arc;
+
 use crate::graphql::access::{Caller, UNAUTHENTICATED};
 use crate::graphql::documents::PERSISTED_QUERY_NOT_ALLOWED;
-use crate::graphql::error::{BAD_USER_INPUT, SERVICE_UNAVAILABLE};
+use crate::graphql::error::{BAD_USER_INPUT, CONFLICT, SERVICE_UNAVAILABLE};
 use crate::graphql::{Call, Encoding, Outcome, Transport};
+use crate::service::WriteScope;
 use crate::state::AppState;
 
 /// `uuid` when it is in the canonical lower-case hyphenated form the legacy path converter
@@ -65,6 +68,7 @@ pub(super) async fn run_request(
         Some(Value::String(c)) if c == UNAUTHENTICATED => unauthorized(),
         Some(Value::String(c)) if c == SERVICE_UNAVAILABLE || c == "TIMEOUT" => unavailable(),
         Some(Value::String(c)) if c == PERSISTED_QUERY_NOT_ALLOWED => forbidden(),
+        Some(Value::String(c)) if c == CONFLICT => precondition_failed(&error.message),
         _ => {
             tracing::error!(operation = operation.name(), error = %error.message, "legacy route failed");
             internal_error()
@@ -94,14 +98,176 @@ pub async fn zero() -> Response {
     legacy_json(StatusCode::CREATED, b"{\"0\":\"\"}\n".to_vec())
 }
 
-/// `GET /getpassenger/<uuid>`: the passenger, or 200 `null`.
+/// The entity tag of a passenger at `version`: what `GET /getpassenger` sends as `ETag`, and
+/// what `If-None-Match` and `If-Match` are compared with.
+pub fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).expect("digits and quotes are a valid header value")
+}
+
+/// The entity tags of a conditional header: `*`, or the listed tags (weak ones marked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tags {
+    Any,
+    List(Vec<(bool, String)>),
+}
+
+/// The tags of header `name`, `None` when it is absent (every occurrence is read).
+fn tags(headers: &HeaderMap, name: header::HeaderName) -> Option<Tags> {
+    let mut list = Vec::new();
+    let mut present = false;
+    for value in headers.get_all(name) {
+        present = true;
+        let Ok(text) = value.to_str() else { continue };
+        for tag in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            if tag == "*" {
+                return Some(Tags::Any);
+            }
+            let (weak, opaque) = match tag.strip_prefix("W/") {
+                Some(rest) => (true, rest),
+                None => (false, tag),
+            };
+            list.push((weak, opaque.to_owned()));
+        }
+    }
+    present.then_some(Tags::List(list))
+}
+
+/// The version a strong tag of ours names.
+fn tag_version(opaque: &str) -> Option<i64> {
+    opaque.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
+}
+
+/// What `If-Match` asks of a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Expect {
+    /// No `If-Match`: write as the legacy service did.
+    Nothing,
+    /// `If-Match: *`: the passenger must exist.
+    Exists,
+    /// The passenger must be at one of these versions.
+    Versions(Vec<i64>),
+}
+
+fn expectation(headers: &HeaderMap) -> Expect {
+    match tags(headers, header::IF_MATCH) {
+        None => Expect::Nothing,
+        Some(Tags::Any) => Expect::Exists,
+        // Strong comparison: weak tags never match.
+        Some(Tags::List(list)) => {
+            Expect::Versions(list.iter().filter(|(weak, _)| !weak).filter_map(|(_, t)| tag_version(t)).collect())
+        }
+    }
+}
+
+/// The 412 answer to a write whose `If-Match` does not hold; nothing was written.
+fn precondition_failed(message: &str) -> Response {
+    super::page(StatusCode::PRECONDITION_FAILED, message)
+}
+
+/// `GET /getpassenger/<uuid>`: the passenger, or 200 `null`. A passenger comes with an `ETag`
+/// naming its version; `If-None-Match` with that tag is answered 304 without a body.
 pub async fn get_passenger(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let Some(id) = canonical_uuid(&id) else {
         return not_found();
     };
-    match run(&state, state.tokens.caller_from(&headers), &operations::GET_PASSENGER, json!({ "id": id })).await {
-        Ok(data) => legacy_json(StatusCode::OK, encode(&field(data, "passenger"))),
-        Err(response) => response,
+    let data =
+        match run(&state, state.tokens.caller_from(&headers), &operations::GET_PASSENGER, json!({ "id": id })).await {
+            Ok(data) => data,
+            Err(response) => return response,
+        };
+    let mut passenger = field(data, "passenger");
+    let version = match &mut passenger {
+        Value::Object(map) => match map.shift_remove("version") {
+            Some(Value::Number(n)) => n.as_i64(),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(version) = version else {
+        return legacy_json(StatusCode::OK, encode(&passenger));
+    };
+    let tag = etag(version);
+    let fresh = match tags(&headers, header::IF_NONE_MATCH) {
+        Some(Tags::Any) => true,
+        // Weak comparison.
+        Some(Tags::List(list)) => list.iter().any(|(_, t)| tag_version(t) == Some(version)),
+        None => false,
+    };
+    let mut response =
+        if fresh { StatusCode::NOT_MODIFIED.into_response() } else { legacy_json(StatusCode::OK, encode(&passenger)) };
+    response.headers_mut().insert(header::ETAG, tag);
+    response
+}
+
+/// The current version of passenger `id`, if there is one.
+async fn current_version(state: &AppState, caller: Caller, id: &str) -> Result<Option<i64>, Response> {
+    let data = run(state, caller, &operations::GET_PASSENGER, json!({ "id": id })).await?;
+    Ok(match field(field(data, "passenger"), "version") {
+        Value::Number(n) => n.as_i64(),
+        _ => None,
+    })
+}
+
+/// The `expectedVersion` to send for `expect`, or the 412 answer when no version can match
+/// (only weak or foreign tags, or several tags none of which is the current version).
+async fn expected_version(
+    state: &AppState,
+    caller: Caller,
+    id: &str,
+    expect: &Expect,
+) -> Result<Option<i64>, Response> {
+    match expect {
+        Expect::Nothing | Expect::Exists => Ok(None),
+        Expect::Versions(versions) if versions.len() == 1 => Ok(Some(versions[0])),
+        Expect::Versions(versions) => match current_version(state, caller, id).await? {
+            // The write then checks that it is still this version.
+            Some(current) if versions.contains(&current) => Ok(Some(current)),
+            _ => Err(precondition_failed("If-Match names no current version of this passenger")),
+        },
+    }
+}
+
+/// Whether a legacy answer reports a failure a retry may not meet (not kept for a retry).
+fn transient(response: &Response) -> bool {
+    let status = response.status();
+    status.is_server_error() || status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN
+}
+
+/// Runs `work` once per idempotency key when the request has one (its writes joining the
+/// key's transaction), or directly.
+async fn once<F, Fut>(state: &AppState, method: &str, path: &str, headers: &HeaderMap, body: &[u8], work: F) -> Response
+where
+    F: FnOnce(Option<Arc<WriteScope>>) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
+    let key = match crate::idempotency::key_of(headers) {
+        Ok(key) => key,
+        Err(refusal) => return refused(refusal),
+    };
+    let Some(key) = key else { return work(None).await };
+    let fingerprint = crate::idempotency::fingerprint(method, path, headers, body);
+    crate::idempotency::run(state, headers, key, fingerprint, refused, |scope| async move {
+        let response = work(Some(scope)).await;
+        let transient = transient(&response);
+        crate::idempotency::Ran { response, transient }
+    })
+    .await
+}
+
+/// A refused idempotent request, in the legacy page style.
+fn refused(refusal: crate::idempotency::Refusal) -> Response {
+    let mut response = super::page(refusal.status(), &refusal.message());
+    if let Some((name, value)) = refusal.headers() {
+        response.headers_mut().insert(name, value);
+    }
+    response
+}
+
+/// `request` joining `scope`'s transaction, if any.
+fn within(request: async_graphql::Request, scope: Option<Arc<WriteScope>>) -> async_graphql::Request {
+    match scope {
+        Some(scope) => request.data(scope),
+        None => request,
     }
 }
 
@@ -125,20 +291,27 @@ fn write_request(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(
     Ok((caller, input))
 }
 
-/// `POST /postpassenger`: inserts, then answers every passenger with that name, oldest first.
+/// `POST /postpassenger`: inserts, then answers every passenger with that name, oldest first
+/// (read inside the insert's transaction: what was committed is what is answered).
 pub async fn post_passenger(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let (caller, input) = match write_request(&state, &headers, &body) {
         Ok(request) => request,
         Err(response) => return response,
     };
     let variables = json!({ "input": input, "namesakes": state.config.max_page_size });
-    match run(&state, caller, &operations::CREATE_PASSENGER, variables).await {
-        Ok(data) => legacy_json(StatusCode::OK, encode(&field(field(data, "createPassenger"), "namesakes"))),
-        Err(response) => response,
-    }
+    once(&state, "POST", "/postpassenger", &headers, &body, |scope| async {
+        let request = within(operations::CREATE_PASSENGER.request(variables), scope);
+        match run_request(&state, caller, &operations::CREATE_PASSENGER, request).await {
+            Ok(data) => legacy_json(StatusCode::OK, encode(&field(field(data, "createPassenger"), "namesakes"))),
+            Err(response) => response,
+        }
+    })
+    .await
 }
 
-/// `PUT /putpassenger/<uuid>`: replaces all eight fields; 200 `null` whether or not the row exists.
+/// `PUT /putpassenger/<uuid>`: replaces all eight fields; 200 `null` whether or not the row
+/// exists. With `If-Match`, writes only if the passenger is at the tagged version (412
+/// otherwise, also for an unknown passenger); the answer's `ETag` names the new version.
 pub async fn put_passenger(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -152,21 +325,59 @@ pub async fn put_passenger(
         Ok(request) => request,
         Err(response) => return response,
     };
-    match run(&state, caller, &operations::UPDATE_PASSENGER, json!({ "id": id, "input": input })).await {
-        Ok(_) => null_response(),
-        Err(response) => response,
-    }
+    let expect = expectation(&headers);
+    let path = format!("/putpassenger/{id}");
+    once(&state, "PUT", &path, &headers, &body, |scope| async {
+        let expected = match expected_version(&state, caller, id, &expect).await {
+            Ok(expected) => expected,
+            Err(response) => return response,
+        };
+        let variables = json!({ "id": id, "input": input, "expectedVersion": expected });
+        let request = within(operations::UPDATE_PASSENGER.request(variables), scope);
+        match run_request(&state, caller, &operations::UPDATE_PASSENGER, request).await {
+            Ok(data) => match field(field(data, "updatePassenger"), "version") {
+                Value::Number(n) => {
+                    let mut response = null_response();
+                    if let Some(version) = n.as_i64() {
+                        response.headers_mut().insert(header::ETAG, etag(version));
+                    }
+                    response
+                }
+                _ if expect != Expect::Nothing => precondition_failed("no such passenger"),
+                _ => null_response(),
+            },
+            Err(response) => response,
+        }
+    })
+    .await
 }
 
-/// `DELETE /deletepassenger/<uuid>`: 200 `null` whether or not the row existed.
+/// `DELETE /deletepassenger/<uuid>`: 200 `null` whether or not the row existed. With
+/// `If-Match`, deletes only if the passenger is at the tagged version (412 otherwise, also for
+/// an unknown passenger).
 pub async fn delete_passenger(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let Some(id) = canonical_uuid(&id) else {
         return not_found();
     };
-    match run(&state, state.tokens.caller_from(&headers), &operations::DELETE_PASSENGER, json!({ "id": id })).await {
-        Ok(_) => null_response(),
-        Err(response) => response,
-    }
+    let caller = state.tokens.caller_from(&headers);
+    let expect = expectation(&headers);
+    let path = format!("/deletepassenger/{id}");
+    once(&state, "DELETE", &path, &headers, &[], |scope| async {
+        let expected = match expected_version(&state, caller, id, &expect).await {
+            Ok(expected) => expected,
+            Err(response) => return response,
+        };
+        let request =
+            within(operations::DELETE_PASSENGER.request(json!({ "id": id, "expectedVersion": expected })), scope);
+        match run_request(&state, caller, &operations::DELETE_PASSENGER, request).await {
+            Ok(data) => match field(data, "deletePassenger") {
+                Value::Boolean(false) if expect != Expect::Nothing => precondition_failed("no such passenger"),
+                _ => null_response(),
+            },
+            Err(response) => response,
+        }
+    })
+    .await
 }
 
 /// `GET /openapi.json`: the OpenAPI 3.1 description of the legacy routes.

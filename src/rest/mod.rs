@@ -100,6 +100,11 @@ pub fn bad_request(message: &str) -> Response {
     html(StatusCode::BAD_REQUEST, pages::bad_request(message))
 }
 
+/// A page in the legacy skeleton for `status`, naming the problem.
+pub fn page(status: StatusCode, message: &str) -> Response {
+    html(status, pages::page(status.as_u16(), status.canonical_reason().unwrap_or(""), message))
+}
+
 /// The legacy 400 page for a body that is not JSON.
 pub fn malformed() -> Response {
     html(StatusCode::BAD_REQUEST, pages::BAD_REQUEST)

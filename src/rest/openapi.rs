@@ -80,6 +80,59 @@ fn uuid_parameter() -> Value {
     }])
 }
 
+/// An optional request header parameter.
+fn header(name: &str, description: &str, schema: Value) -> Value {
+    json!({ "name": name, "in": "header", "required": false, "description": description, "schema": schema })
+}
+
+fn idempotency_key() -> Value {
+    header(
+        "Idempotency-Key",
+        "Makes the write safe to retry: the first answer for the key is stored (24 hours by default) and every retry with the same key and the same request gets it back byte for byte, writing nothing. Scoped to the bearer token when tokens are configured.",
+        json!({ "type": "string", "minLength": 1, "maxLength": crate::idempotency::MAX_KEY_LEN, "pattern": "^[\\x20-\\x7e]+$" }),
+    )
+}
+
+fn if_match() -> Value {
+    header(
+        "If-Match",
+        "Write only if the passenger is at the version this entity tag (from GET /getpassenger's ETag) names; otherwise 412 and nothing is written. `*`: only if the passenger exists.",
+        json!({ "type": "string" }),
+    )
+}
+
+/// `op` with the extra header `parameters` and the answers that come with them.
+fn conditional(mut op: Value, parameters: Vec<Value>, extra: Value) -> Value {
+    op["parameters"] = Value::Array(parameters);
+    if let (Some(responses), Some(extra)) = (op["responses"].as_object_mut(), extra.as_object()) {
+        responses.extend(extra.clone());
+    }
+    op
+}
+
+/// The answers an `Idempotency-Key` may bring.
+fn idempotency_answers() -> Value {
+    json!({
+        "400": html("A malformed Idempotency-Key (empty, longer than 255 characters, not printable ASCII), or a malformed body. Nothing is written."),
+        "409": html("A request with this Idempotency-Key is still running; retry after `Retry-After` seconds."),
+        "422": html("This Idempotency-Key was used for a different request. Nothing is written.")
+    })
+}
+
+/// The answers of a write with `Idempotency-Key` and `If-Match`.
+fn precondition_answers() -> Value {
+    let mut answers = idempotency_answers();
+    answers["412"] =
+        html("If-Match names another version of the passenger (or the passenger does not exist). Nothing is written.");
+    answers
+}
+
+/// `response` with an `ETag` header.
+fn etagged(mut response: Value) -> Value {
+    response["headers"] = json!({ "ETag": { "description": "The passenger's version, as an entity tag (\"3\").", "schema": { "type": "string" } } });
+    response
+}
+
 fn nullable_text(max: usize) -> Value {
     json!({ "type": ["string", "null"], "maxLength": max, "pattern": "^[^\\u0000]*$" })
 }
@@ -159,31 +212,35 @@ fn build() -> Value {
             ) },
             "/getpassenger/{uuid}": {
                 "parameters": uuid_parameter(),
-                "get": operation("getPassenger", "One passenger, or null when there is none.", json!({
-                    "200": legacy_json("The passenger, or null.", one),
+                "get": conditional(operation("getPassenger", "One passenger, or null when there is none. A passenger comes with an ETag naming its version.", json!({
+                    "200": etagged(legacy_json("The passenger (with an ETag), or null.", one)),
                     "404": html("The uuid is not in canonical lower-case form.")
-                }), true, None)
+                }), true, None), vec![header(
+                    "If-None-Match",
+                    "An entity tag from an earlier answer: 304 without a body while the passenger is still at that version.",
+                    json!({ "type": "string" }),
+                )], json!({ "304": etagged(json!({ "description": "The passenger is still at the version the tag names; no body." })) }))
             },
-            "/postpassenger": { "post": operation(
+            "/postpassenger": { "post": conditional(operation(
                 "postPassenger",
                 "Creates a passenger; answers every passenger with the same name (null-safe), oldest first.",
                 json!({ "200": legacy_json("Every passenger with that name, oldest first; the new one is among them.", list) }),
                 true,
                 Some(json!({ "$ref": "#/components/schemas/PassengerBody" })),
-            ) },
+            ), vec![idempotency_key()], idempotency_answers()) },
             "/putpassenger/{uuid}": {
                 "parameters": uuid_parameter(),
-                "put": operation("putPassenger", "Replaces all eight fields; null whether or not the passenger exists.", json!({
-                    "200": legacy_json("Always null.", null.clone()),
+                "put": conditional(operation("putPassenger", "Replaces all eight fields; null whether or not the passenger exists.", json!({
+                    "200": etagged(legacy_json("Always null; an ETag names the new version when the passenger exists.", null.clone())),
                     "404": html("The uuid is not in canonical lower-case form.")
-                }), true, Some(json!({ "$ref": "#/components/schemas/PassengerBody" })))
+                }), true, Some(json!({ "$ref": "#/components/schemas/PassengerBody" }))), vec![idempotency_key(), if_match()], precondition_answers())
             },
             "/deletepassenger/{uuid}": {
                 "parameters": uuid_parameter(),
-                "delete": operation("deletePassenger", "Deletes a passenger; null whether or not it existed.", json!({
+                "delete": conditional(operation("deletePassenger", "Deletes a passenger; null whether or not it existed.", json!({
                     "200": legacy_json("Always null.", null),
                     "404": html("The uuid is not in canonical lower-case form.")
-                }), true, None)
+                }), true, None), vec![idempotency_key(), if_match()], precondition_answers())
             }
         },
         "components": {

@@ -26,6 +26,15 @@ pub fn bad_request(message: &str) -> String {
     )
 }
 
+/// A page in the same skeleton for any status, with `message` (HTML-escaped) as its paragraph:
+/// the statuses the legacy service never sent (409, 412, 422).
+pub fn page(code: u16, reason: &str, message: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=en>\n<title>{code} {reason}</title>\n<h1>{reason}</h1>\n<p>{}</p>\n",
+        escape(message)
+    )
+}
+
 /// Werkzeug's HTML escaping.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -53,6 +62,15 @@ mod tests {
         assert_eq!(METHOD_NOT_ALLOWED.len(), 153);
         assert_eq!(UNSUPPORTED_MEDIA_TYPE.len(), 215);
         assert_eq!(INTERNAL_SERVER_ERROR.len(), 265);
+    }
+
+    #[test]
+    fn other_statuses_use_the_same_skeleton() {
+        assert_eq!(
+            page(412, "Precondition Failed", "stale <tag>"),
+            "<!doctype html>\n<html lang=en>\n<title>412 Precondition Failed</title>\n<h1>Precondition Failed</h1>\n<p>stale &lt;tag&gt;</p>\n"
+        );
+        assert_eq!(page(400, "Bad Request", "x"), bad_request("x"));
     }
 
     #[test]

@@ -61,6 +61,12 @@ impl From<DbErr> for ServiceError {
     }
 }
 
+/// SQLite's primary result codes SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended
+/// codes (`5 | n << 8`).
+fn is_sqlite_busy(code: &str) -> bool {
+    code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
 /// Whether `err` means the database could not be reached (as opposed to a failed statement):
 /// no connection available, or a connection that broke mid-way (I/O, closed).
 fn is_connection_failure(err: &DbErr) -> bool {
@@ -76,8 +82,12 @@ fn is_connection_failure(err: &DbErr) -> bool {
             | Sqlx::PoolTimedOut
             | Sqlx::WorkerCrashed => true,
             // SQLSTATE class 08 (connection exception) and 57P0x (server shutting down,
-            // crashed, or not accepting connections yet).
-            Sqlx::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+            // crashed, or not accepting connections yet); SQLite's BUSY and LOCKED (another
+            // program held the file past the busy timeout).
+            Sqlx::Database(db) => db.code().is_some_and(|c| {
+                let sqlite = db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some();
+                if sqlite { is_sqlite_busy(&c) } else { c.starts_with("08") || c.starts_with("57P0") }
+            }),
             _ => false,
         },
         _ => false,

@@ -6,6 +6,7 @@
 pub mod error;
 pub mod events;
 pub mod filter;
+pub mod idempotency;
 pub mod page;
 pub mod passenger;
 pub mod stats;
@@ -38,6 +39,16 @@ impl Snapshot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadline(pub std::time::Instant);
 
+/// Begins a transaction that will write. On SQLite it takes the write lock at once (`BEGIN
+/// IMMEDIATE`), waiting for another writer under the busy timeout: a transaction that read
+/// first and then wanted to write would instead fail at once while another program writes.
+async fn begin_write(db: &sea_orm::DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    let options =
+        TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+    db.begin_with_options(options).await
+}
+
 /// Where a write runs.
 #[derive(Clone, Copy)]
 pub enum Target<'a> {
@@ -59,8 +70,7 @@ pub struct WriteScope {
 impl WriteScope {
     /// Begins the enclosing transaction on `db`.
     pub async fn begin(db: &sea_orm::DatabaseConnection) -> Result<Self, ServiceError> {
-        use sea_orm::TransactionTrait;
-        Ok(Self { txn: db.begin().await?, deferred: std::sync::Mutex::new(Vec::new()) })
+        Ok(Self { txn: begin_write(db).await?, deferred: std::sync::Mutex::new(Vec::new()) })
     }
 
     /// The transaction, for statements of the request's own.
@@ -103,7 +113,7 @@ impl Writer<'_> {
     pub(crate) async fn begin(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
         use sea_orm::TransactionTrait;
         match self.target {
-            Target::Pool(db) => db.begin().await,
+            Target::Pool(db) => begin_write(db).await,
             Target::Scope(scope) => scope.txn.begin().await,
         }
     }

@@ -8,7 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::events::{EventKind, PassengerEvent};
-use super::{Deadline, ServiceError, ValidationError, Writer};
+use super::{Deadline, ServiceError, Target, ValidationError, Writer};
 
 /// Rows per INSERT statement when writing many (10 bound values each, far below the limits of
 /// both backends).
@@ -418,6 +418,10 @@ pub async fn create(w: Writer<'_>, data: PassengerData) -> Result<Stored, Servic
 /// Commits `txn` unless the deadline has passed (then rolls it back), and hands the events to
 /// local subscribers where the database does not announce them itself. On PostgreSQL the
 /// table's triggers announce every write on commit, whoever makes it.
+///
+/// A commit whose connection broke may or may not have happened. Rather than answer a failure
+/// for a write that is in the table, the outcome is then read back on another connection: the
+/// inserted ids present, the updated rows exactly as written, the deleted ones gone.
 async fn finish<T: ConnectionTrait + TransactionSession>(
     w: Writer<'_>,
     txn: T,
@@ -428,9 +432,31 @@ async fn finish<T: ConnectionTrait + TransactionSession>(
         return Err(ServiceError::TimedOut);
     }
     let backend = txn.get_database_backend();
-    txn.commit().await?;
+    if let Err(e) = txn.commit().await {
+        let error = ServiceError::from(e);
+        let Target::Pool(db) = w.target else { return Err(error) };
+        if !matches!(error, ServiceError::Unavailable(_)) || !took_effect(db, &staged).await {
+            return Err(error);
+        }
+        tracing::warn!(error = %error, "the commit's connection broke, but the write is in the table: answered as done");
+    }
     w.committed(backend, staged);
     Ok(())
+}
+
+/// Whether the writes `staged` describes are in the database (read on a fresh connection).
+async fn took_effect(db: &sea_orm::DatabaseConnection, staged: &[PassengerEvent]) -> bool {
+    let ids: Vec<Uuid> = staged.iter().map(|e| e.row.uuid).collect();
+    let Ok(found) = find_by_ids(db, &ids).await else { return false };
+    staged.iter().all(|event| {
+        let now = found.iter().find(|r| r.uuid == event.row.uuid);
+        match event.kind {
+            // The id is ours, freshly generated: present means inserted.
+            EventKind::Created => now.is_some(),
+            EventKind::Updated => now == Some(&event.row),
+            EventKind::Deleted => now.is_none(),
+        }
+    })
 }
 
 /// Inserts all passengers in one transaction, or none of them when any is invalid or a write

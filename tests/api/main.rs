@@ -16,3 +16,4 @@ mod rest;
 mod schema_sdl;
 mod seed;
 mod subscriptions;
+mod writes;
