@@ -175,6 +175,11 @@ pub struct Config {
     #[arg(long, env = "DOCUMENT_CACHE_MAX_BYTES", default_value_t = 8 * 1024 * 1024, global = true)]
     pub document_cache_max_bytes: usize,
 
+    /// Bytes the response cache may hold (whole answers to queries, dropped the moment the
+    /// data changes; least recently used evicted first). `0` turns the cache off.
+    #[arg(long, env = "RESPONSE_CACHE_MAX_BYTES", default_value_t = 32 * 1024 * 1024, global = true)]
+    pub response_cache_max_bytes: usize,
+
     /// Strict mode: a JSON allow-list of operations (`{"<sha256>": "<query>"}` or an Apollo
     /// persisted-query manifest, see `passenger-api persisted-queries`); only those run.
     #[arg(long, env = "PERSISTED_QUERIES_ALLOWLIST", global = true)]

@@ -88,11 +88,16 @@ async fn open(config: &Config, max_connections: u32, timeout: Duration) -> Resul
     Database::connect(options).await
 }
 
+/// Whether `url` names an in-memory SQLite database (private to this process).
+pub fn is_in_memory(url: &str) -> bool {
+    is_sqlite(url) && (url.contains(":memory:") || url.contains("mode=memory"))
+}
+
 /// The file of an SQLite URL that does not exist yet: `serve` is about to create it (and may
 /// seed it). `None` for PostgreSQL, in-memory databases and files that exist.
 pub fn new_sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     use std::str::FromStr;
-    if !is_sqlite(url) || url.contains(":memory:") || url.contains("mode=memory") {
+    if !is_sqlite(url) || is_in_memory(url) {
         return None;
     }
     let options = sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;

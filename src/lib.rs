@@ -8,6 +8,8 @@
 pub mod app;
 /// API tokens: turning credentials into a caller.
 pub mod auth;
+/// The response cache: answers to queries, never stale.
+pub mod cache;
 /// Command line and environment configuration.
 pub mod config;
 /// Connection pools per backend (one writer connection on SQLite).
@@ -26,6 +28,8 @@ pub mod idempotency;
 pub mod json;
 /// Per-client rate limiting.
 pub mod limiter;
+/// A least-recently-used map bounded in bytes.
+pub mod lru;
 /// Prometheus metrics.
 pub mod metrics;
 /// The GraphiQL page and its offline bundles.

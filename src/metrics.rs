@@ -124,6 +124,18 @@ pub struct Gauges {
     pub persisted_bytes: u64,
     /// Clients the rate limiter tracks.
     pub rate_limited_clients: u64,
+    /// Answers served from the response cache (counter).
+    pub cache_hits: u64,
+    /// Response-cache lookups that found nothing fresh (counter).
+    pub cache_misses: u64,
+    /// Response-cache entries evicted by the byte bound (counter).
+    pub cache_evictions: u64,
+    /// Bytes the response cache holds.
+    pub cache_bytes: u64,
+    /// Entries the response cache holds.
+    pub cache_entries: u64,
+    /// Response-cache invalidations by source (counter).
+    pub cache_invalidations: [(&'static str, u64); 4],
 }
 
 /// Every metric of the service.
@@ -225,8 +237,31 @@ impl Metrics {
                 gauges.persisted_bytes,
             ),
             ("passenger_api_rate_limited_clients", "Clients the rate limiter tracks.", gauges.rate_limited_clients),
+            ("passenger_api_response_cache_bytes", "Bytes the response cache holds.", gauges.cache_bytes),
+            ("passenger_api_response_cache_entries", "Entries the response cache holds.", gauges.cache_entries),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+        }
+        for (name, help, value) in [
+            ("passenger_api_response_cache_hits_total", "Answers served from the response cache.", gauges.cache_hits),
+            (
+                "passenger_api_response_cache_misses_total",
+                "Response-cache lookups that found nothing fresh.",
+                gauges.cache_misses,
+            ),
+            (
+                "passenger_api_response_cache_evictions_total",
+                "Response-cache entries evicted by the byte bound.",
+                gauges.cache_evictions,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        }
+        let name = "passenger_api_response_cache_invalidations_total";
+        let _ = writeln!(out, "# HELP {name} Times the response cache was emptied, by what told it the data changed.");
+        let _ = writeln!(out, "# TYPE {name} counter");
+        for (source, value) in gauges.cache_invalidations {
+            let _ = writeln!(out, "{name}{{source=\"{source}\"}} {value}");
         }
         out
     }

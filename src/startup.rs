@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 
 use crate::app::router;
 use crate::auth::Tokens;
+use crate::cache::ResponseCache;
 use crate::config::Config;
 use crate::db;
 use crate::error::AppError;
@@ -24,6 +25,7 @@ use crate::limiter::RateLimiter;
 use crate::metrics::Metrics;
 use crate::playground::Playground;
 use crate::service::events::{self, Events};
+use crate::service::freshness::Freshness;
 use crate::state::AppState;
 
 /// A bound, ready-to-run server.
@@ -67,10 +69,17 @@ impl Application {
         let listener = TcpListener::bind(config.bind).await?;
         tokio::spawn(health::monitor(db.write.clone(), health.clone(), !config.no_migrate, Duration::from_secs(1)));
         tokio::spawn(crate::idempotency::purge_expired(db.write.clone(), Duration::from_secs(60)));
-        let events = Events::new(config.event_buffer);
+        let freshness = Arc::new(match db.read.get_database_backend() {
+            // Blind until the LISTEN connection is up.
+            sea_orm::DatabaseBackend::Postgres => Freshness::blind(),
+            _ if db::is_in_memory(&config.database_url) => Freshness::local(),
+            _ => Freshness::sqlite_file(&config.database_url),
+        });
+        let events = Events::with_freshness(config.event_buffer, freshness.clone());
         if db.read.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             tokio::spawn(events::listen(config.database_url.clone(), events.clone()));
         }
+        let cache = Arc::new(ResponseCache::new(config.response_cache_max_bytes, freshness));
         let schema = build_schema(db.clone(), events.clone(), &config);
         let playground = Playground::load(&config.playground_assets_dir);
         let limiter = (config.rate_limit_per_second > 0.0)
@@ -90,6 +99,7 @@ impl Application {
             inflight,
             list_streams: Arc::new(Semaphore::new((config.db_max_connections as usize / 2).max(1))),
             idempotency: Arc::new(Idempotency::new(config.idempotency_ttl())),
+            cache,
             config: Arc::new(config),
             playground,
         });

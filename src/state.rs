@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use crate::auth::Tokens;
+use crate::cache::ResponseCache;
 use crate::config::Config;
 use crate::db::Db;
 use crate::graphql::Executor;
@@ -64,4 +65,6 @@ pub struct State {
     pub playground: Playground,
     /// Idempotency keys being run by this process.
     pub idempotency: Arc<Idempotency>,
+    /// Answers to queries, kept while the data is unchanged.
+    pub cache: Arc<ResponseCache>,
 }

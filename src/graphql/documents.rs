@@ -15,8 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{Request, ServerError, Value};
-use lru::LruCache;
 use sha2::{Digest, Sha256};
+
+use crate::lru::ByteLru;
 
 /// `extensions.code` when a hash is not known.
 pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
@@ -59,39 +60,6 @@ fn coded(message: &str, code: &str) -> ServerError {
     error
 }
 
-/// An LRU map whose values are weighed in bytes; inserting evicts until the total fits.
-struct ByteLru<V> {
-    entries: LruCache<DocumentHash, (V, usize)>,
-    bytes: usize,
-    max_bytes: usize,
-}
-
-impl<V: Clone> ByteLru<V> {
-    fn new(max_bytes: usize) -> Self {
-        Self { entries: LruCache::unbounded(), bytes: 0, max_bytes }
-    }
-
-    fn get(&mut self, key: &DocumentHash) -> Option<V> {
-        self.entries.get(key).map(|(v, _)| v.clone())
-    }
-
-    fn put(&mut self, key: DocumentHash, value: V, weight: usize) {
-        if weight > self.max_bytes {
-            return;
-        }
-        if let Some((_, old)) = self.entries.put(key, (value, weight)) {
-            self.bytes -= old;
-        }
-        self.bytes += weight;
-        while self.bytes > self.max_bytes {
-            match self.entries.pop_lru() {
-                Some((_, (_, w))) => self.bytes -= w,
-                None => break,
-            }
-        }
-    }
-}
-
 /// A document ready to run: its text, hash and parsed form.
 pub struct Prepared {
     /// SHA-256 of the text.
@@ -106,8 +74,8 @@ pub struct Prepared {
 
 /// Persisted queries, the allow-list, and parsed documents.
 pub struct Documents {
-    persisted: Mutex<ByteLru<Arc<str>>>,
-    parsed: Mutex<ByteLru<ExecutableDocument>>,
+    persisted: Mutex<ByteLru<DocumentHash, Arc<str>>>,
+    parsed: Mutex<ByteLru<DocumentHash, ExecutableDocument>>,
     allowlist: Option<HashMap<DocumentHash, Arc<str>>>,
 }
 
@@ -235,14 +203,14 @@ impl Documents {
         }
     }
 
-    fn lock_persisted(&self) -> std::sync::MutexGuard<'_, ByteLru<Arc<str>>> {
+    fn lock_persisted(&self) -> std::sync::MutexGuard<'_, ByteLru<DocumentHash, Arc<str>>> {
         self.persisted.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Bytes held by the parsed-document cache and the persisted-query store.
     pub fn bytes_held(&self) -> (usize, usize) {
-        let parsed = self.parsed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).bytes;
-        (parsed, self.lock_persisted().bytes)
+        let parsed = self.parsed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).bytes();
+        (parsed, self.lock_persisted().bytes())
     }
 }
 
@@ -312,20 +280,6 @@ pub fn manifest(documents: &[(String, String)]) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_byte_bound_evicts_the_least_recently_used() {
-        let mut lru = ByteLru::new(100);
-        lru.put([1; 32], 1, 40);
-        lru.put([2; 32], 2, 40);
-        assert_eq!(lru.get(&[1; 32]), Some(1));
-        lru.put([3; 32], 3, 40);
-        assert_eq!(lru.get(&[2; 32]), None, "least recently used goes first");
-        assert_eq!((lru.get(&[1; 32]), lru.get(&[3; 32])), (Some(1), Some(3)));
-        assert_eq!(lru.bytes, 80);
-        lru.put([4; 32], 4, 1000);
-        assert_eq!(lru.get(&[4; 32]), None, "larger than the whole bound: not kept");
-    }
 
     #[test]
     fn hex_round_trips() {

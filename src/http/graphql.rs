@@ -10,6 +10,8 @@
 //!   documents that fail to parse or validate get 400), `application/json` otherwise (always
 //!   200 for a well-formed request). Malformed requests get 400 either way. A response to a
 //!   request that could not run (parse, validation, limits, access) has no `data` entry.
+//! - Answers to single queries (POST or GET) go through the response cache ([`crate::cache`]):
+//!   served from it while the data is unchanged, with an `ETag` for `If-None-Match`.
 
 use std::collections::BTreeMap;
 
@@ -22,7 +24,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::graphql::executor::{Executed, Outcome, WebSocketExecutor, coded};
+use crate::cache::{Lookup, Stored, Ticket};
+use crate::graphql::executor::{Executed, Kind, Outcome, WebSocketExecutor, coded};
 use crate::graphql::{Call, Encoding, Transport};
 use crate::state::AppState;
 
@@ -39,6 +42,14 @@ pub enum Format {
 }
 
 impl Format {
+    /// The format's part of a response-cache key.
+    fn tag(self) -> &'static [u8] {
+        match self {
+            Self::Json => b"json",
+            Self::GraphqlResponseJson => b"graphql-response+json",
+        }
+    }
+
     fn content_type(self) -> HeaderValue {
         HeaderValue::from_static(match self {
             Self::Json => "application/json; charset=utf-8",
@@ -131,6 +142,12 @@ pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, bod
             "POST /graphql needs `Content-Type: application/json`",
         );
     }
+    // A query answered before, with nothing changed since, is answered from the cache.
+    let ticket = match cache_lookup(&state, caller, &[b"POST /graphql", format.tag(), &body]).await {
+        Lookup::Hit(stored) => return stored.respond(&headers),
+        Lookup::Miss(ticket) => Some(ticket),
+        Lookup::Bypass => None,
+    };
     let batch = match parse_body(&body) {
         Ok(batch) => batch,
         Err(problem) => {
@@ -172,8 +189,40 @@ pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, bod
             })
             .await
         }
-        _ => execute(&state, batch, call, format, None).await.response,
+        _ => match (batch, ticket) {
+            (BatchRequest::Single(request), Some(ticket)) => {
+                let executed = state.executor.execute(request, call).await;
+                answer_and_keep(&state, executed, format, ticket, &headers)
+            }
+            (batch, _) => execute(&state, batch, call, format, None).await.response,
+        },
     }
+}
+
+/// Looks the answer to `parts` for `caller` up in the response cache.
+async fn cache_lookup(state: &AppState, caller: crate::graphql::access::Caller, parts: &[&[u8]]) -> Lookup {
+    if !state.cache.enabled() {
+        return Lookup::Bypass;
+    }
+    state.cache.lookup(crate::cache::key(caller, parts)).await
+}
+
+/// The answer to `executed`, kept in the response cache when it is a complete, error-free
+/// query answer (with its `ETag`, so that `If-None-Match` may be answered 304).
+fn answer_and_keep(
+    state: &AppState,
+    executed: Executed,
+    format: Format,
+    ticket: Ticket,
+    headers: &HeaderMap,
+) -> Response {
+    if !(executed.is_clean() && executed.kind == Kind::Query) {
+        return answer(executed, format);
+    }
+    let mut body = String::with_capacity(256);
+    executed.write_json(&mut body);
+    let stored = Stored::tagged(StatusCode::OK, format.content_type(), Bytes::from(body));
+    state.cache.store(ticket, stored).respond(headers)
 }
 
 /// A refused idempotent request, as a GraphQL error with the refusal's code.
@@ -319,10 +368,20 @@ pub async fn graphql_get(
     if !has_query {
         return error_response(StatusCode::BAD_REQUEST, format, "BAD_REQUEST", "missing `query` parameter");
     }
+    let caller = state.tokens.caller_from(&headers);
+    let ticket = match cache_lookup(&state, caller, &[b"GET /graphql", format.tag(), query.as_bytes()]).await {
+        Lookup::Hit(stored) => return stored.respond(&headers),
+        Lookup::Miss(ticket) => Some(ticket),
+        Lookup::Bypass => None,
+    };
     match async_graphql::http::parse_query_string(&query) {
         Ok(request) => {
-            let call = Call::encoded(state.tokens.caller_from(&headers), Transport::Get, Encoding::Json);
-            answer(state.executor.execute(request, call).await, format)
+            let call = Call::encoded(caller, Transport::Get, Encoding::Json);
+            let executed = state.executor.execute(request, call).await;
+            match ticket {
+                Some(ticket) => answer_and_keep(&state, executed, format, ticket, &headers),
+                None => answer(executed, format),
+            }
         }
         Err(e) => {
             error_response(StatusCode::BAD_REQUEST, format, "BAD_REQUEST", format!("malformed GraphQL request: {e}"))

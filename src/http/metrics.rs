@@ -12,6 +12,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let in_use = pool_size.saturating_sub(pool_idle);
     let in_flight = state.metrics.db_requests_in_flight.load(std::sync::atomic::Ordering::Relaxed);
     let (documents_bytes, persisted_bytes) = state.executor.documents().bytes_held();
+    let cache = state.cache.reading();
     let gauges = crate::metrics::Gauges {
         pool_size,
         pool_idle,
@@ -21,6 +22,14 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         documents_bytes: documents_bytes as u64,
         persisted_bytes: persisted_bytes as u64,
         rate_limited_clients: state.limiter.as_ref().map_or(0, |l| l.clients() as u64),
+        cache_hits: cache.hits,
+        cache_misses: cache.misses,
+        cache_evictions: cache.evictions,
+        cache_bytes: cache.bytes,
+        cache_entries: cache.entries,
+        cache_invalidations: std::array::from_fn(|i| {
+            (crate::service::freshness::Source::ALL[i].as_str(), cache.invalidations[i])
+        }),
     };
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render(gauges))
         .into_response()

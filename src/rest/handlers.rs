@@ -15,6 +15,7 @@ use super::{
 };
 use std::sync::Arc;
 
+use crate::cache::{Lookup, Stored};
 use crate::graphql::access::{Caller, UNAUTHENTICATED};
 use crate::graphql::documents::PERSISTED_QUERY_NOT_ALLOWED;
 use crate::graphql::error::{BAD_USER_INPUT, CONFLICT, SERVICE_UNAVAILABLE};
@@ -170,11 +171,16 @@ pub async fn get_passenger(State(state): State<AppState>, Path(id): Path<String>
     let Some(id) = canonical_uuid(&id) else {
         return not_found();
     };
-    let data =
-        match run(&state, state.tokens.caller_from(&headers), &operations::GET_PASSENGER, json!({ "id": id })).await {
-            Ok(data) => data,
-            Err(response) => return response,
-        };
+    let caller = state.tokens.caller_from(&headers);
+    let ticket = match super::cache_lookup(&state, caller, &[b"/getpassenger/", id.as_bytes()]).await {
+        Lookup::Hit(stored) => return stored.respond(&headers),
+        Lookup::Miss(ticket) => Some(ticket),
+        Lookup::Bypass => None,
+    };
+    let data = match run(&state, caller, &operations::GET_PASSENGER, json!({ "id": id })).await {
+        Ok(data) => data,
+        Err(response) => return response,
+    };
     let mut passenger = field(data, "passenger");
     let version = match &mut passenger {
         Value::Object(map) => match map.shift_remove("version") {
@@ -183,20 +189,18 @@ pub async fn get_passenger(State(state): State<AppState>, Path(id): Path<String>
         },
         _ => None,
     };
-    let Some(version) = version else {
-        return legacy_json(StatusCode::OK, encode(&passenger));
+    // The tag is the row's version: the same tag serves If-None-Match here and If-Match on
+    // PUT and DELETE. A passenger that does not exist has none.
+    let stored = Stored {
+        status: StatusCode::OK,
+        content_type: HeaderValue::from_static("application/json"),
+        body: Bytes::from(encode(&passenger)),
+        etag: version.map(etag),
     };
-    let tag = etag(version);
-    let fresh = match tags(&headers, header::IF_NONE_MATCH) {
-        Some(Tags::Any) => true,
-        // Weak comparison.
-        Some(Tags::List(list)) => list.iter().any(|(_, t)| tag_version(t) == Some(version)),
-        None => false,
-    };
-    let mut response =
-        if fresh { StatusCode::NOT_MODIFIED.into_response() } else { legacy_json(StatusCode::OK, encode(&passenger)) };
-    response.headers_mut().insert(header::ETAG, tag);
-    response
+    match ticket {
+        Some(ticket) => state.cache.store(ticket, stored).respond(&headers),
+        None => stored.respond(&headers),
+    }
 }
 
 /// The current version of passenger `id`, if there is one.

@@ -5,7 +5,8 @@
 //! passengers do) is answered at once with a `Content-Length`; a longer one is read from one
 //! snapshot of the database and streamed page by page, so the server's memory stays bounded
 //! whatever the size of the table, the first byte leaves as soon as the first page is read,
-//! and the bytes are exactly those of the buffered answer. A client that stops reading for
+//! and the bytes are exactly those of the buffered answer. One-page answers go through the
+//! response cache ([`crate::cache`]); streamed ones never do. A client that stops reading for
 //! longer than the request time limit is cut off, releasing its snapshot.
 
 use std::time::Duration;
@@ -21,6 +22,7 @@ use super::handlers::{field, run_request};
 use super::legacy_json::write_value;
 use super::operations;
 use super::{legacy_json, unavailable};
+use crate::cache::{Lookup, Stored};
 use crate::graphql::access::Caller;
 use crate::service::Snapshot;
 use crate::state::AppState;
@@ -77,6 +79,11 @@ async fn page(
 /// `GET /passengerlist` (and `HEAD`, which answers the length of the same bytes).
 pub async fn list_passengers(State(state): State<AppState>, method: Method, headers: HeaderMap) -> Response {
     let caller = state.tokens.caller_from(&headers);
+    let ticket = match super::cache_lookup(&state, caller, &[b"/passengerlist"]).await {
+        Lookup::Hit(stored) => return stored.respond(&headers),
+        Lookup::Miss(ticket) => Some(ticket),
+        Lookup::Bypass => None,
+    };
     // The common case: the whole list in one page, read by one statement (its own snapshot).
     let first = match page(&state, caller, None, None).await {
         Ok(page) => page,
@@ -86,7 +93,9 @@ pub async fn list_passengers(State(state): State<AppState>, method: Method, head
         // The fast path left room for the newline: no copy.
         let mut body = Vec::from(first.list);
         body.push(b'\n');
-        return legacy_json(StatusCode::OK, body);
+        let Some(ticket) = ticket else { return legacy_json(StatusCode::OK, body) };
+        let stored = Stored::tagged(StatusCode::OK, HeaderValue::from_static("application/json"), Bytes::from(body));
+        return state.cache.store(ticket, stored).respond(&headers);
     }
     // Longer: every page from one snapshot, the number of such readers bounded (each holds a
     // pooled connection while it runs).

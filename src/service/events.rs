@@ -13,12 +13,15 @@
 //! subscriber that falls more than the buffer behind loses the oldest events and is told so
 //! (see the subscription resolver).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use entity::passenger::Model;
 use sea_orm::DatabaseBackend;
 use serde::{Deserialize, Deserializer, Serialize};
 use tokio::sync::broadcast;
+
+use super::freshness::{CHANGES_CHANNEL, Freshness, Source};
 
 /// The PostgreSQL NOTIFY channel of passenger-api.
 pub const CHANNEL: &str = "passenger_api_events";
@@ -56,12 +59,30 @@ impl PassengerEvent {
 pub struct Events {
     sender: broadcast::Sender<PassengerEvent>,
     closing: tokio::sync::watch::Sender<bool>,
+    freshness: Arc<Freshness>,
 }
 
 impl Events {
     /// A fan-out keeping at most `buffer` undelivered events per subscriber.
+    /// Only local writes move its freshness (see [`Self::with_freshness`]).
     pub fn new(buffer: usize) -> Self {
-        Self { sender: broadcast::channel(buffer.max(1)).0, closing: tokio::sync::watch::channel(false).0 }
+        Self::with_freshness(buffer, Arc::new(Freshness::local()))
+    }
+
+    /// A fan-out whose commits move `freshness`.
+    pub fn with_freshness(buffer: usize, freshness: Arc<Freshness>) -> Self {
+        Self { sender: broadcast::channel(buffer.max(1)).0, closing: tokio::sync::watch::channel(false).0, freshness }
+    }
+
+    /// When the data last changed, as far as this process knows.
+    pub fn freshness(&self) -> &Arc<Freshness> {
+        &self.freshness
+    }
+
+    /// A write may have committed but its outcome is unknown: whatever was computed before is
+    /// stale all the same.
+    pub fn maybe_changed(&self) {
+        self.freshness.changed(Source::LocalWrite);
     }
 
     /// Ends every subscription (graceful shutdown): each stream completes.
@@ -90,8 +111,11 @@ impl Events {
         let _ = self.sender.send(event);
     }
 
-    /// After commit: on SQLite, delivers `events` locally (PostgreSQL delivers through LISTEN).
+    /// After commit: moves the freshness generation (before the write is answered, so a
+    /// client reads its own writes), and on SQLite delivers `events` locally (PostgreSQL
+    /// delivers through LISTEN).
     pub fn committed(&self, backend: DatabaseBackend, events: Vec<PassengerEvent>) {
+        self.freshness.changed(Source::LocalWrite);
         if backend != DatabaseBackend::Postgres {
             for event in events {
                 self.deliver(event);
@@ -192,7 +216,7 @@ pub async fn listen(database_url: String, events: Events) {
         let pool = PgPoolOptions::new().max_connections(1).connect_lazy_with(options);
         let listener = async {
             let mut listener = PgListener::connect_with(&pool).await?;
-            listener.listen(CHANNEL).await?;
+            listener.listen_all([CHANNEL, CHANGES_CHANNEL]).await?;
             Ok::<_, sea_orm::sqlx::Error>(listener)
         };
         let mut listener = match listener.await {
@@ -204,15 +228,22 @@ pub async fn listen(database_url: String, events: Events) {
                 continue;
             }
         };
-        tracing::info!(channel = CHANNEL, "event listener: listening");
+        tracing::info!(channels = ?[CHANNEL, CHANGES_CHANNEL], "event listener: listening");
+        // Changes made while it was down went unseen: what was cached before is dropped.
+        events.freshness.watching(true);
         backoff = Duration::from_millis(100);
         loop {
             match listener.try_recv().await {
+                Ok(Some(notification)) if notification.channel() == CHANGES_CHANNEL => {
+                    events.freshness.changed(Source::Notification);
+                }
                 Ok(Some(notification)) => match parse_notification(notification.payload()) {
                     Ok(event) => events.deliver(event),
                     Err(e) => tracing::warn!(error = %e, "event listener: unreadable payload ignored"),
                 },
                 Ok(None) | Err(_) => {
+                    // Changes would go unseen from now on: nothing is fresh until it is back.
+                    events.freshness.watching(false);
                     tracing::warn!("event listener: connection lost; reconnecting (events sent meanwhile are lost)");
                     break;
                 }

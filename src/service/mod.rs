@@ -6,6 +6,7 @@
 pub mod error;
 pub mod events;
 pub mod filter;
+pub mod freshness;
 pub mod idempotency;
 pub mod page;
 pub mod passenger;
@@ -81,7 +82,10 @@ impl WriteScope {
     /// Commits every write of the scope and hands their events to local subscribers.
     pub async fn commit(self, events: &events::Events) -> Result<(), ServiceError> {
         let backend = sea_orm::ConnectionTrait::get_database_backend(&self.txn);
-        self.txn.commit().await?;
+        if let Err(e) = self.txn.commit().await {
+            events.maybe_changed();
+            return Err(e.into());
+        }
         let deferred = self.deferred.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         events.committed(backend, deferred);
         Ok(())

@@ -433,6 +433,8 @@ async fn finish<T: ConnectionTrait + TransactionSession>(
     }
     let backend = txn.get_database_backend();
     if let Err(e) = txn.commit().await {
+        // Committed or not, what was computed before may be stale.
+        w.events.maybe_changed();
         let error = ServiceError::from(e);
         let Target::Pool(db) = w.target else { return Err(error) };
         if !matches!(error, ServiceError::Unavailable(_)) || !took_effect(db, &staged).await {
