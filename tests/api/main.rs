@@ -4,6 +4,7 @@
 //! PostgreSQL database when `TEST_DATABASE_URL` points at a server.
 
 mod adoption;
+mod cache;
 mod cli;
 mod graphql;
 mod health;

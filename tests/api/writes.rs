@@ -12,11 +12,17 @@ use crate::helpers::{TestApp, TestDb, postgres_only, spawn_app, spawn_app_on, sp
 use crate::rest::{Answer, body_with};
 
 /// Sends `method path` with `body` (JSON) and extra `headers`.
-async fn send(app: &TestApp, method: &str, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Answer {
+pub(crate) async fn send(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Answer {
     send_to(&app.client, &app.address, method, path, body, headers).await
 }
 
-async fn send_to(
+pub(crate) async fn send_to(
     client: &reqwest::Client,
     address: &str,
     method: &str,
@@ -39,7 +45,7 @@ async fn send_to(
     Answer { status, headers, body }
 }
 
-fn graphql_body(query: &str, variables: Value) -> String {
+pub(crate) fn graphql_body(query: &str, variables: Value) -> String {
     json!({ "query": query, "variables": variables }).to_string()
 }
 
