@@ -295,7 +295,8 @@ def stream_list(server, digest=None):
 
 def run_backend(name, database_url, pg_url, work):
     seed_seconds = seed_csv(database_url, CSV)
-    server = Server(database_url, work)
+    # Uncached figures: the response cache off, so every request reaches the database.
+    server = Server(database_url, work, {"RESPONSE_CACHE_MAX_BYTES": "0"})
     note(name, "start-up to /readyz 200 (migrated)", f"{server.startup_ms:.0f} ms", f"idle {server.idle_rss / 1024:.1f}")
     note(name, "seed of the 887-row CSV", f"{seed_seconds * 1000:.0f} ms")
     figures[(name, "startup_ms")] = server.startup_ms
@@ -305,6 +306,22 @@ def run_backend(name, database_url, pg_url, work):
         for title, key, script, sql in read_scenarios(ids):
             for c in CONNECTIONS:
                 run_scenario(name, server, title, key, script, sql, c, pg_url, work)
+    finally:
+        server.stop()
+    # The same lists with the response cache on (the default), then the freshness checks.
+    cached = Server(database_url, work)
+    try:
+        for title, key, script, sql in read_scenarios(ids):
+            if key in ("list_rest", "list_gql"):
+                for c in CONNECTIONS:
+                    run_scenario(name, cached, title + ", cached", key + "_cached", script, sql, c, pg_url, work)
+        mixed_load(name, cached, ids)
+        if pg_url:
+            freshness_across_replicas(name, database_url, cached, ids, work)
+    finally:
+        cached.stop()
+    server = Server(database_url, work, {"RESPONSE_CACHE_MAX_BYTES": "0"})
+    try:
         for title, key, script, sql in write_scenarios(ids):
             for c in CONNECTIONS:
                 run_scenario(name, server, title, key, script, sql, c, pg_url, work)
@@ -317,7 +334,7 @@ def run_backend(name, database_url, pg_url, work):
     seconds = seed_csv(database_url, path)
     figures[(name, "seed_1m_s")] = seconds
     note(name, f"seed of a {SCALE_ROWS:,}-row CSV", f"{seconds:.1f} s ({SCALE_ROWS / seconds:,.0f} rows/s)")
-    server = Server(database_url, work)
+    server = Server(database_url, work, {"RESPONSE_CACHE_MAX_BYTES": "0"})
     try:
         total_rows = int(json.loads(http_call("POST", server.base + "/graphql", gql_body("{ passengers { totalCount } }"))[1])
                          ["data"]["passengers"]["totalCount"])
@@ -366,6 +383,86 @@ def run_backend(name, database_url, pg_url, work):
         server.stop()
 
 
+def put_name(server, uuid, name):
+    body = json.loads(README_BODY)
+    body["name"] = name
+    status, _ = http_call("PUT", f"{server.base}/putpassenger/{uuid}", json.dumps(body))
+    assert status == 200, status
+
+
+def mixed_load(name, server, ids):
+    """90% list reads, 10% writes, from 8 clients at once, each owning one passenger: a client
+    must never read its passenger older than its last acknowledged write."""
+    seconds = 2 if SMOKE else 8
+    stale, reads, writes = [0], [0], [0]
+
+    def client(i):
+        uuid, version = ids[i], 0
+        rng = random.Random(i)
+        put_name(server, uuid, f"Mixed-{i}-0")
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            if rng.random() < 0.1:
+                version += 1
+                put_name(server, uuid, f"Mixed-{i}-{version}")
+                writes[0] += 1
+            else:
+                _, body = http_call("GET", server.base + "/passengerlist")
+                row = next(r for r in json.loads(body) if r["uuid"] == uuid)
+                reads[0] += 1
+                if row["name"] != f"Mixed-{i}-{version}":
+                    stale[0] += 1
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    figures[(name, "mixed_stale")] = stale[0]
+    note(name, f"mixed load, 8 clients, 90% GET /passengerlist / 10% PUT, cached: {reads[0]:,} reads, {writes[0]:,} writes",
+         f"{stale[0]} stale", "", stale[0])
+
+
+def freshness_across_replicas(name, database_url, a, ids, work):
+    """Write through replica A (and with psql), poll replica B until it answers the new
+    value: the delay until B's cache lets go, over many writes."""
+    b = Server(database_url, work)
+    try:
+        uuid = ids[0]
+        count = 100 if SMOKE else 1000
+        delays = []
+        for i in range(count):
+            http_call("GET", f"{b.base}/getpassenger/{uuid}")  # cached on B
+            put_name(a, uuid, f"Replica-{i}")
+            written = time.perf_counter()
+            while json.loads(http_call("GET", f"{b.base}/getpassenger/{uuid}")[1])["name"] != f"Replica-{i}":
+                if time.perf_counter() - written > 5:
+                    raise SystemExit(f"replica B never saw write {i}")
+                time.sleep(0.0005)
+            delays.append((time.perf_counter() - written) * 1000)
+        delays.sort()
+        p99 = delays[int(len(delays) * 0.99) - 1]
+        figures[(name, "replica_p99_ms")] = p99
+        note(name, f"write on replica A seen on replica B (cached), {count} writes: p50 {delays[len(delays) // 2]:.1f} ms",
+             f"p99 {p99:.1f} ms")
+        worst = 0.0
+        for i in range(20):
+            for server in (a, b):
+                http_call("GET", f"{server.base}/getpassenger/{uuid}")
+            subprocess.run(["psql", database_url, "-q", "-c", f"UPDATE titanic SET name = 'Psql-{i}' WHERE uuid = '{uuid}'"],
+                           check=True, capture_output=True)
+            written = time.perf_counter()
+            for server in (a, b):
+                while json.loads(http_call("GET", f"{server.base}/getpassenger/{uuid}")[1])["name"] != f"Psql-{i}":
+                    if time.perf_counter() - written > 5:
+                        raise SystemExit("a psql UPDATE was never seen")
+                    time.sleep(0.0005)
+            worst = max(worst, (time.perf_counter() - written) * 1000)
+        figures[(name, "psql_worst_ms")] = worst
+        note(name, "UPDATE with psql seen on both replicas (cached), 20 updates", f"worst {worst:.1f} ms")
+    finally:
+        b.stop()
+
+
 def ratio(a, b):
     return a / b if a and b else 0.0
 
@@ -397,6 +494,22 @@ def check_targets():
             if sq and pg_run:
                 target(sq["rps"] >= pg_run["rps"],
                        f"sqlite @{c}: {label} {sq['rps']:,.0f} req/s is {ratio(sq['rps'], pg_run['rps']):.0%} of PostgreSQL's {pg_run['rps']:,.0f} (target ≥ 100%)")
+    for c in CONNECTIONS:
+        for key, label in (("list_rest_cached", "cached GET /passengerlist"), ("list_gql_cached", "cached passengers(first:1000)")):
+            pg_run, pg_tps = figures.get(("postgres", f"{key}@{c}")), figures.get(("postgres", f"{key}@{c}:pg"))
+            if pg_run and pg_tps:
+                target(pg_run["rps"] >= 2 * pg_tps,
+                       f"postgres @{c}: {label} {pg_run['rps']:,.0f} req/s is {ratio(pg_run['rps'], pg_tps):.1f}× pgbench SELECT * FROM titanic {pg_tps:,.0f} tps (target ≥ 2×)")
+    replica = figures.get(("postgres", "replica_p99_ms"))
+    if replica is not None:
+        target(replica < 100, f"postgres: a write on replica A visible on replica B, p99 {replica:.1f} ms (target < 100)")
+    psql_worst = figures.get(("postgres", "psql_worst_ms"))
+    if psql_worst is not None:
+        target(psql_worst < 100, f"postgres: a psql UPDATE visible on both replicas, worst {psql_worst:.1f} ms (target < 100)")
+    for backend in ("sqlite", "postgres"):
+        stale = figures.get((backend, "mixed_stale"))
+        if stale is not None:
+            target(stale == 0, f"{backend}: mixed 90/10 load with the cache: {stale} answers older than the client's own acknowledged write (target 0)")
     for backend in ("sqlite", "postgres"):
         big = figures.get((backend, "list_1m"))
         if big:

@@ -69,6 +69,7 @@ pub struct Preencoded(pub Encoding);
 enum Leaf {
     Typename,
     Id,
+    NodeId,
     Survived,
     PassengerClass,
     Name,
@@ -85,6 +86,7 @@ impl Leaf {
         Some(match field {
             "__typename" => Self::Typename,
             "id" => Self::Id,
+            "nodeId" => Self::NodeId,
             "survived" => Self::Survived,
             "passengerClass" => Self::PassengerClass,
             "name" => Self::Name,
@@ -125,6 +127,12 @@ impl Leaf {
                 out.push_str(row.uuid.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
                 out.push('"');
             }
+            // Base64url: nothing to escape.
+            Self::NodeId => {
+                out.push('"');
+                out.push_str(&super::node::passenger_id(row.uuid));
+                out.push('"');
+            }
             Self::Survived => out.push_str(match row.survived {
                 Some(true) => "true",
                 Some(false) => "false",
@@ -155,6 +163,7 @@ impl Leaf {
         match self {
             Self::Typename => Value::String("Passenger".to_owned()),
             Self::Id => Value::String(row.uuid.to_string()),
+            Self::NodeId => Value::String(super::node::passenger_id(row.uuid)),
             Self::Survived => row.survived.map_or(Value::Null, Value::Boolean),
             Self::PassengerClass => int(row.passenger_class),
             Self::Name => text(&row.name),

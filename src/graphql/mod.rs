@@ -15,6 +15,7 @@ pub mod inputs;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
+pub mod node;
 pub mod query;
 pub mod ranges;
 pub mod subscription;

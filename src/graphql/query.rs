@@ -20,10 +20,11 @@ use crate::service::stats;
 /// Default `first` of `passengers` when neither `first` nor `last` is given.
 pub const DEFAULT_PAGE_SIZE: u64 = super::cost::DEFAULT_PAGE;
 
-/// Every query field of the API: lookups by id, pages of passengers, statistics.
+/// Every query field of the API: lookups by id, pages of passengers, statistics, and the
+/// Relay lookups by global id.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(PassengerQuery);
+pub struct QueryRoot(PassengerQuery, super::node::NodeQuery);
 
 /// Queries over passengers.
 #[derive(Default)]

@@ -58,6 +58,9 @@ pub struct PassengerEvent {
     pub kind: PassengerEventKind,
     /// The passenger's id.
     pub id: Uuid,
+    /// The passenger's global id (`Passenger.nodeId`), deleted passengers included, so a
+    /// client store can update or remove its record.
+    pub node_id: async_graphql::ID,
     /// The passenger after the change; null when it was deleted.
     pub passenger: Option<Passenger>,
 }
@@ -110,6 +113,7 @@ impl PassengerSubscription {
                         Ok(PassengerEvent {
                             kind: event.kind.into(),
                             id: row.uuid,
+                            node_id: async_graphql::ID(super::node::passenger_id(row.uuid)),
                             passenger: (event.kind != EventKind::Deleted).then_some(Passenger::from(row)),
                         })
                     })

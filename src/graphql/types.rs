@@ -56,6 +56,12 @@ impl Passenger {
         self.row.uuid
     }
 
+    /// Global id (Relay object identification): opaque, encodes the type and the id;
+    /// `node(nodeId:)` fetches the passenger again.
+    pub async fn node_id(&self) -> async_graphql::ID {
+        async_graphql::ID(super::node::passenger_id(self.row.uuid))
+    }
+
     /// Whether the passenger survived.
     async fn survived(&self) -> Option<bool> {
         self.row.survived

@@ -167,6 +167,26 @@ async fn every_write_from_graphql_or_rest_reaches_a_subscriber_once() {
 }
 
 #[tokio::test]
+async fn events_carry_the_global_id_that_mutations_answer_deletions_included() {
+    let app = spawn_app().await;
+    ready(&app).await;
+    let query = "subscription { passengerEvents { kind nodeId passenger { nodeId } } }";
+    let mut sub = Subscription::open(&app.address, "graphql-transport-ws", query, json!({})).await;
+    let created =
+        graphql(&app.address, r#"mutation { createPassenger(input: { name: "Relay" }) { id nodeId } }"#, json!({}))
+            .await;
+    let node_id = created["data"]["createPassenger"]["nodeId"].clone();
+    assert!(node_id.is_string());
+    assert_eq!(
+        sub.next_event().await,
+        json!({ "kind": "CREATED", "nodeId": node_id, "passenger": { "nodeId": node_id } })
+    );
+    let id = created["data"]["createPassenger"]["id"].as_str().unwrap().to_owned();
+    crate::rest::call(&app, "DELETE", &format!("/deletepassenger/{id}"), None, None).await;
+    assert_eq!(sub.next_event().await, json!({ "kind": "DELETED", "nodeId": node_id, "passenger": null }));
+}
+
+#[tokio::test]
 async fn the_older_graphql_ws_protocol_is_spoken_too() {
     let app = spawn_app().await;
     ready(&app).await;

@@ -7,6 +7,7 @@ mod filters;
 mod hostile;
 mod limits;
 mod mutations;
+mod node;
 mod pagination;
 mod persisted;
 mod policy;
