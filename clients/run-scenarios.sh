@@ -3,6 +3,7 @@
 # generates, type-checks and runs both typed clients' scenarios against it:
 #   Rust:       examples/typed_client.rs  (graphql_client, checked at compile time)
 #   TypeScript: clients/typescript        (GraphQL Code Generator client preset, tsc --strict)
+#   Relay:      clients/relay             (relay-compiler fragments, run through relay-runtime)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --bin passenger-api --example typed_client
@@ -29,3 +30,9 @@ npm run --silent generate
 npm run --silent typecheck
 npm run --silent build
 node dist/scenario.js "$base"
+
+echo "=== Relay (relay-compiler fragments, relay-runtime store) against $base ==="
+cd ../relay
+npm ci --no-audit --no-fund --loglevel=error
+npm run --silent compile   # fails when schema.graphql stops being what Relay needs
+node scenario.mjs "$base"

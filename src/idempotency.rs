@@ -23,12 +23,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Tokens;
+use crate::service::events::Events;
 use crate::service::idempotency::{self, Claim, Key, StoredAnswer};
 use crate::service::{ServiceError, WriteScope};
-use crate::state::AppState;
 
 /// The request header carrying the key.
 pub const HEADER: &str = "idempotency-key";
@@ -98,17 +99,22 @@ pub struct Ran {
     pub transient: bool,
 }
 
-/// The keys being run by this process (across replicas the database decides).
-#[derive(Debug)]
+/// The keys being run by this process (across replicas the database decides), and what running
+/// one needs: the tokens that scope keys, the database the answers are kept in, and the events
+/// a commit announces.
 pub struct Idempotency {
     running: Mutex<HashSet<(String, String)>>,
     ttl: Duration,
+    tokens: Tokens,
+    db: DatabaseConnection,
+    events: Events,
 }
 
 impl Idempotency {
-    /// Keys kept for `ttl`.
-    pub fn new(ttl: Duration) -> Self {
-        Self { running: Mutex::new(HashSet::new()), ttl }
+    /// Keys kept for `ttl`, scoped by `tokens`, stored in `db` (the writer pool); commits
+    /// announce their writes to `events`.
+    pub fn new(ttl: Duration, tokens: Tokens, db: DatabaseConnection, events: Events) -> Self {
+        Self { running: Mutex::new(HashSet::new()), ttl, tokens, db, events }
     }
 
     fn enter(self: &Arc<Self>, key: &Key) -> Option<Running> {
@@ -180,7 +186,7 @@ fn now_ms() -> i64 {
 /// module documentation). `handler` gets the transaction its writes must join; `refuse` renders
 /// a refusal in the transport's style.
 pub async fn run<F, Fut>(
-    state: &AppState,
+    this: &Arc<Idempotency>,
     headers: &HeaderMap,
     key: String,
     fingerprint: Vec<u8>,
@@ -191,11 +197,11 @@ where
     F: FnOnce(Arc<WriteScope>) -> Fut,
     Fut: Future<Output = Ran>,
 {
-    let key = Key { scope: scope_of(&state.tokens, headers), key, fingerprint };
-    let Some(_running) = state.idempotency.enter(&key) else {
+    let key = Key { scope: scope_of(&this.tokens, headers), key, fingerprint };
+    let Some(_running) = this.enter(&key) else {
         return refuse(Refusal::InProgress);
     };
-    let scope = match WriteScope::begin(&state.db.write).await {
+    let scope = match WriteScope::begin(&this.db).await {
         Ok(scope) => scope,
         Err(e) => return failed(&refuse, e),
     };
@@ -241,15 +247,15 @@ where
         etag: header_text(&parts.headers, header::ETAG),
         body: body.to_vec(),
     };
-    let expires = now_ms().saturating_add(i64::try_from(state.idempotency.ttl.as_millis()).unwrap_or(i64::MAX));
+    let expires = now_ms().saturating_add(i64::try_from(this.ttl.as_millis()).unwrap_or(i64::MAX));
     if let Err(e) = idempotency::record(&scope, &key, &answer, expires).await {
         let _ = scope.rollback().await;
         return failed(&refuse, e);
     }
-    if let Err(e) = scope.commit(&state.events).await {
+    if let Err(e) = scope.commit(&this.events).await {
         // The answer was stored with the writes: if it is there, so are they.
         let committed = matches!(
-            idempotency::stored(&state.db.write, &key, now_ms()).await,
+            idempotency::stored(&this.db, &key, now_ms()).await,
             Ok(Some((fingerprint, stored))) if fingerprint == key.fingerprint && stored == answer
         );
         if !committed {

@@ -1,8 +1,11 @@
 //! passenger-api: the Titanic passenger records, GraphQL-first, with the legacy REST routes
 //! served byte-for-byte on top of the same schema.
 //!
-//! A tour of the modules, from the bottom up (each imports only the ones above it in this
-//! list):
+//! The modules, in alphabetical order. The layers, from the bottom: the leaves (`config`,
+//! `json`, `limiter`, `lru`, `metrics`, `playground`), then `db` and `service` (data access),
+//! `graphql` (the schema and its executor), `health` and `seed`, then `auth`, `cache` and
+//! `idempotency`, `state`, the transports `http` and `rest`, `app` and `startup`. No module
+//! imports one that imports it.
 
 /// The complete router.
 pub mod app;

@@ -88,6 +88,8 @@ impl Application {
         metrics.known_operations(crate::rest::operations::all().iter().map(|op| op.name()));
         let policy = Policy::from_config(&config);
         let executor = Executor::new(schema, documents, metrics.clone(), policy, inflight.clone());
+        let idempotency =
+            Arc::new(Idempotency::new(config.idempotency_ttl(), tokens.clone(), db.write.clone(), events.clone()));
         let state = AppState::new(crate::state::State {
             db,
             executor,
@@ -98,7 +100,7 @@ impl Application {
             limiter,
             inflight,
             list_streams: Arc::new(Semaphore::new((config.db_max_connections as usize / 2).max(1))),
-            idempotency: Arc::new(Idempotency::new(config.idempotency_ttl())),
+            idempotency,
             cache,
             config: Arc::new(config),
             playground,

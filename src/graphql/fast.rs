@@ -130,7 +130,7 @@ impl Leaf {
             // Base64url: nothing to escape.
             Self::NodeId => {
                 out.push('"');
-                out.push_str(&super::node::passenger_id(row.uuid));
+                out.push_str(&super::global_id::passenger_id(row.uuid));
                 out.push('"');
             }
             Self::Survived => out.push_str(match row.survived {
@@ -163,7 +163,7 @@ impl Leaf {
         match self {
             Self::Typename => Value::String("Passenger".to_owned()),
             Self::Id => Value::String(row.uuid.to_string()),
-            Self::NodeId => Value::String(super::node::passenger_id(row.uuid)),
+            Self::NodeId => Value::String(super::global_id::passenger_id(row.uuid)),
             Self::Survived => row.survived.map_or(Value::Null, Value::Boolean),
             Self::PassengerClass => int(row.passenger_class),
             Self::Name => text(&row.name),

@@ -11,6 +11,7 @@ pub mod documents;
 pub mod error;
 pub mod executor;
 pub mod fast;
+pub mod global_id;
 pub mod inputs;
 pub mod limits;
 pub mod loaders;

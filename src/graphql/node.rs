@@ -13,49 +13,13 @@
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Interface, Object, Result};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
 use super::Settings;
 use super::error::{bad_input, service_error};
+use super::global_id::{Target, decode};
 use super::loaders::PassengerLoader;
 use super::types::Passenger;
-
-/// The type name inside a passenger's global id.
-pub const PASSENGER: &str = "Passenger";
-
-/// The global id of the passenger `uuid`.
-pub fn passenger_id(uuid: Uuid) -> String {
-    let mut text = String::with_capacity(PASSENGER.len() + 37);
-    text.push_str(PASSENGER);
-    text.push(':');
-    text.push_str(uuid.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
-    URL_SAFE_NO_PAD.encode(text)
-}
-
-/// What a global id names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// A passenger.
-    Passenger(Uuid),
-    /// An object of a type this service does not serve.
-    Foreign(String),
-}
-
-/// Reads a global id; the error says why `id` is not one.
-pub fn decode(id: &str) -> std::result::Result<Target, String> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(id.trim_end_matches('='))
-        .map_err(|_| format!("{id:?} is not a global id (nodeId): not base64url"))?;
-    let text = String::from_utf8(bytes).map_err(|_| format!("{id:?} is not a global id (nodeId)"))?;
-    let (ty, key) = text.split_once(':').ok_or_else(|| format!("{id:?} is not a global id (nodeId)"))?;
-    if ty != PASSENGER {
-        return Ok(Target::Foreign(ty.to_owned()));
-    }
-    let uuid = Uuid::try_parse(key).map_err(|_| format!("{id:?} is a Passenger id without a valid UUID"))?;
-    Ok(Target::Passenger(uuid))
-}
 
 /// An object with a global id, which `node` and `nodes` can fetch again.
 #[derive(Interface)]
@@ -118,23 +82,5 @@ impl NodeQuery {
                 Target::Foreign(_) => None,
             })
             .collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn global_ids_round_trip_and_say_what_is_wrong() {
-        let uuid = Uuid::new_v4();
-        let id = passenger_id(uuid);
-        assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{id}");
-        assert_eq!(decode(&id), Ok(Target::Passenger(uuid)));
-        assert_eq!(decode(&URL_SAFE_NO_PAD.encode("Ship:1")), Ok(Target::Foreign("Ship".into())));
-        assert!(decode("not base64!").unwrap_err().contains("not base64url"));
-        assert!(decode(&URL_SAFE_NO_PAD.encode("Passenger:nope")).unwrap_err().contains("valid UUID"));
-        assert!(decode(&URL_SAFE_NO_PAD.encode("no colon")).is_err());
-        assert!(decode(&uuid.to_string()).is_err(), "a bare UUID is not a global id");
     }
 }

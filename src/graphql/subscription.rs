@@ -113,7 +113,7 @@ impl PassengerSubscription {
                         Ok(PassengerEvent {
                             kind: event.kind.into(),
                             id: row.uuid,
-                            node_id: async_graphql::ID(super::node::passenger_id(row.uuid)),
+                            node_id: async_graphql::ID(super::global_id::passenger_id(row.uuid)),
                             passenger: (event.kind != EventKind::Deleted).then_some(Passenger::from(row)),
                         })
                     })

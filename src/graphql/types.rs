@@ -59,7 +59,7 @@ impl Passenger {
     /// Global id (Relay object identification): opaque, encodes the type and the id;
     /// `node(nodeId:)` fetches the passenger again.
     pub async fn node_id(&self) -> async_graphql::ID {
-        async_graphql::ID(super::node::passenger_id(self.row.uuid))
+        async_graphql::ID(super::global_id::passenger_id(self.row.uuid))
     }
 
     /// Whether the passenger survived.

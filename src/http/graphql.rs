@@ -184,7 +184,7 @@ pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, bod
         Some(key) if writes => {
             let fingerprint = crate::idempotency::fingerprint("POST", "/graphql", &headers, &body);
             let refuse = |refusal| refused(format, refusal);
-            crate::idempotency::run(&state, &headers, key, fingerprint, refuse, |scope| {
+            crate::idempotency::run(&state.idempotency, &headers, key, fingerprint, refuse, |scope| {
                 execute(&state, batch, call, format, Some(scope))
             })
             .await

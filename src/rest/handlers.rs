@@ -250,7 +250,7 @@ where
     };
     let Some(key) = key else { return work(None).await };
     let fingerprint = crate::idempotency::fingerprint(method, path, headers, body);
-    crate::idempotency::run(state, headers, key, fingerprint, refused, |scope| async move {
+    crate::idempotency::run(&state.idempotency, headers, key, fingerprint, refused, |scope| async move {
         let response = work(Some(scope)).await;
         let transient = transient(&response);
         crate::idempotency::Ran { response, transient }
