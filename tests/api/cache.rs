@@ -65,6 +65,8 @@ async fn repeated_reads_are_served_from_the_cache_and_a_write_is_read_back_at_on
     let app = spawn_app().await;
     wait_until_watching(&app).await;
     let ids = seed_three(&app).await;
+    let mut notified = 3;
+    settle(&app, notified).await;
     let query = graphql_body(NAMES, json!({}));
     for round in 0..3 {
         // Three transports, each asked twice: the second answer comes from the cache.
@@ -98,6 +100,10 @@ async fn repeated_reads_are_served_from_the_cache_and_a_write_is_read_back_at_on
             let body = body_with(json!({ "name": format!("{name}{}", round + 1) }));
             assert_eq!(send(&app, "PUT", &format!("/putpassenger/{id}"), Some(&body), &[]).await.status, 200);
         }
+        // On PostgreSQL each write is also announced by notification, a moment later; it empties
+        // the cache again. Let the three arrive, so that the reads below stay cached.
+        notified += 3;
+        settle(&app, notified).await;
         let want: Vec<String> = ["Ann", "Bob", "Cid"].iter().map(|n| format!("{n}{}", round + 1)).collect();
         assert_eq!(names(&send(&app, "POST", "/graphql", Some(&query), &[]).await), want);
         assert_eq!(names(&send(&app, "GET", &get, None, &[]).await), want);
@@ -118,6 +124,19 @@ async fn repeated_reads_are_served_from_the_cache_and_a_write_is_read_back_at_on
     send(&app, "POST", "/graphql", Some(&bad), &[]).await;
     send(&app, "POST", "/graphql", Some(&bad), &[]).await;
     assert_eq!(metric(&app, "passenger_api_response_cache_hits_total").await, before);
+}
+
+/// On PostgreSQL, waits until `count` change notifications have arrived in all (one per
+/// committed write statement); nothing to wait for on SQLite.
+async fn settle(app: &TestApp, count: u64) {
+    if !app.config.database_url.starts_with("postgres") {
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric(app, "passenger_api_response_cache_invalidations_total{source=\"notification\"}").await < count {
+        assert!(Instant::now() < deadline, "fewer than {count} notifications arrived");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// On PostgreSQL the cache serves nothing until the LISTEN connection is up.
