@@ -40,7 +40,7 @@ check() { # backend database-url
   echo "--- $name: graphql-http audit"
   node tests/conformance/audit.mjs "http://127.0.0.1:$port/graphql"
   echo "--- $name: schemathesis, every check, on /openapi.json"
-  "$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" --checks all \
+  "$venv/bin/schemathesis" --config-file tests/conformance/schemathesis.toml run "http://127.0.0.1:$port/openapi.json" --checks all \
     --max-examples "${CONFORMANCE_EXAMPLES:-100}" --seed "${CONFORMANCE_SEED:-1}" --no-color
   # The GraphQL schema cannot state the service's input rules (page sizes, cost, name lengths,
   # cursors), so a document that is valid by type may be refused with BAD_USER_INPUT or
