@@ -205,6 +205,25 @@ impl ResponseCache {
         }
     }
 
+    /// The transports' way in: the answer to `parts` for `caller`, from the cache (`Err`, the
+    /// response to send, `304` when `headers` name it), or the ticket to store the answer with
+    /// (`Ok(None)` when nothing may be kept: the cache is off or blind).
+    pub async fn begin(
+        &self,
+        caller: Caller,
+        parts: &[&[u8]],
+        headers: &HeaderMap,
+    ) -> Result<Option<Ticket>, Response> {
+        if !self.enabled() {
+            return Ok(None);
+        }
+        match self.lookup(key(caller, parts)).await {
+            Lookup::Hit(stored) => Err(stored.respond(headers)),
+            Lookup::Miss(ticket) => Ok(Some(ticket)),
+            Lookup::Bypass => Ok(None),
+        }
+    }
+
     /// Stores the answer of `ticket`'s request unless the data changed since the ticket was
     /// issued; returns the answer either way.
     pub fn store(&self, ticket: Ticket, stored: Stored) -> Arc<Stored> {

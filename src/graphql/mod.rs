@@ -48,6 +48,20 @@ pub struct Settings {
     pub fast_lists: bool,
 }
 
+/// Refuses a list argument `field` of `len` items (`noun`) longer than the maximum page size.
+pub(crate) fn check_list_len(
+    ctx: &async_graphql::Context<'_>,
+    field: &str,
+    noun: &str,
+    len: usize,
+) -> async_graphql::Result<()> {
+    let max = ctx.data::<Settings>()?.max_page_size;
+    if len as u64 > max {
+        return Err(error::bad_input(field, format!("must hold at most {max} {noun}, got {len}")));
+    }
+    Ok(())
+}
+
 /// Builds the schema with the limits from `config`; `db` is what resolvers query, `events`
 /// where writes are announced and subscriptions listen.
 pub fn build_schema(db: impl Into<Db>, events: Events, config: &Config) -> AppSchema {

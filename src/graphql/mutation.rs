@@ -58,10 +58,7 @@ impl PassengerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new passengers' data (at most the maximum page size).")] inputs: Vec<PassengerInput>,
     ) -> Result<Vec<Passenger>> {
-        let max = ctx.data::<Settings>()?.max_page_size;
-        if inputs.len() as u64 > max {
-            return Err(bad_input("inputs", format!("must hold at most {max} passengers, got {}", inputs.len())));
-        }
+        super::check_list_len(ctx, "inputs", "passengers", inputs.len())?;
         let data = inputs
             .into_iter()
             .enumerate()

@@ -15,7 +15,6 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Interface, Object, Result};
 use uuid::Uuid;
 
-use super::Settings;
 use super::error::{bad_input, service_error};
 use super::global_id::{Target, decode};
 use super::loaders::PassengerLoader;
@@ -57,10 +56,7 @@ impl NodeQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The `nodeId`s to look up (at most the maximum page size).")] node_ids: Vec<ID>,
     ) -> Result<Vec<Option<Node>>> {
-        let max = ctx.data::<Settings>()?.max_page_size;
-        if node_ids.len() as u64 > max {
-            return Err(bad_input("nodeIds", format!("must hold at most {max} ids, got {}", node_ids.len())));
-        }
+        super::check_list_len(ctx, "nodeIds", "ids", node_ids.len())?;
         let targets = node_ids
             .iter()
             .enumerate()

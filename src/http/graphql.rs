@@ -24,7 +24,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::cache::{Lookup, Stored, Ticket};
+use crate::cache::{Stored, Ticket};
 use crate::graphql::executor::{Executed, Kind, Outcome, WebSocketExecutor, coded};
 use crate::graphql::{Call, Encoding, Transport};
 use crate::state::AppState;
@@ -143,10 +143,9 @@ pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, bod
         );
     }
     // A query answered before, with nothing changed since, is answered from the cache.
-    let ticket = match cache_lookup(&state, caller, &[b"POST /graphql", format.tag(), &body]).await {
-        Lookup::Hit(stored) => return stored.respond(&headers),
-        Lookup::Miss(ticket) => Some(ticket),
-        Lookup::Bypass => None,
+    let ticket = match state.cache.begin(caller, &[b"POST /graphql", format.tag(), &body], &headers).await {
+        Ok(ticket) => ticket,
+        Err(cached) => return cached,
     };
     let batch = match parse_body(&body) {
         Ok(batch) => batch,
@@ -197,14 +196,6 @@ pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, bod
             (batch, _) => execute(&state, batch, call, format, None).await.response,
         },
     }
-}
-
-/// Looks the answer to `parts` for `caller` up in the response cache.
-async fn cache_lookup(state: &AppState, caller: crate::graphql::access::Caller, parts: &[&[u8]]) -> Lookup {
-    if !state.cache.enabled() {
-        return Lookup::Bypass;
-    }
-    state.cache.lookup(crate::cache::key(caller, parts)).await
 }
 
 /// The answer to `executed`, kept in the response cache when it is a complete, error-free
@@ -369,10 +360,9 @@ pub async fn graphql_get(
         return error_response(StatusCode::BAD_REQUEST, format, "BAD_REQUEST", "missing `query` parameter");
     }
     let caller = state.tokens.caller_from(&headers);
-    let ticket = match cache_lookup(&state, caller, &[b"GET /graphql", format.tag(), query.as_bytes()]).await {
-        Lookup::Hit(stored) => return stored.respond(&headers),
-        Lookup::Miss(ticket) => Some(ticket),
-        Lookup::Bypass => None,
+    let ticket = match state.cache.begin(caller, &[b"GET /graphql", format.tag(), query.as_bytes()], &headers).await {
+        Ok(ticket) => ticket,
+        Err(cached) => return cached,
     };
     match async_graphql::http::parse_query_string(&query) {
         Ok(request) => {

@@ -15,7 +15,7 @@ use super::{
 };
 use std::sync::Arc;
 
-use crate::cache::{Lookup, Stored};
+use crate::cache::Stored;
 use crate::graphql::access::{Caller, UNAUTHENTICATED};
 use crate::graphql::documents::PERSISTED_QUERY_NOT_ALLOWED;
 use crate::graphql::error::{BAD_USER_INPUT, CONFLICT, SERVICE_UNAVAILABLE};
@@ -172,10 +172,9 @@ pub async fn get_passenger(State(state): State<AppState>, Path(id): Path<String>
         return not_found();
     };
     let caller = state.tokens.caller_from(&headers);
-    let ticket = match super::cache_lookup(&state, caller, &[b"/getpassenger/", id.as_bytes()]).await {
-        Lookup::Hit(stored) => return stored.respond(&headers),
-        Lookup::Miss(ticket) => Some(ticket),
-        Lookup::Bypass => None,
+    let ticket = match state.cache.begin(caller, &[b"/getpassenger/", id.as_bytes()], &headers).await {
+        Ok(ticket) => ticket,
+        Err(cached) => return cached,
     };
     let data = match run(&state, caller, &operations::GET_PASSENGER, json!({ "id": id })).await {
         Ok(data) => data,

@@ -22,7 +22,7 @@ use super::handlers::{field, run_request};
 use super::legacy_json::write_value;
 use super::operations;
 use super::{legacy_json, unavailable};
-use crate::cache::{Lookup, Stored};
+use crate::cache::Stored;
 use crate::graphql::access::Caller;
 use crate::service::Snapshot;
 use crate::state::AppState;
@@ -79,10 +79,9 @@ async fn page(
 /// `GET /passengerlist` (and `HEAD`, which answers the length of the same bytes).
 pub async fn list_passengers(State(state): State<AppState>, method: Method, headers: HeaderMap) -> Response {
     let caller = state.tokens.caller_from(&headers);
-    let ticket = match super::cache_lookup(&state, caller, &[b"/passengerlist"]).await {
-        Lookup::Hit(stored) => return stored.respond(&headers),
-        Lookup::Miss(ticket) => Some(ticket),
-        Lookup::Bypass => None,
+    let ticket = match state.cache.begin(caller, &[b"/passengerlist"], &headers).await {
+        Ok(ticket) => ticket,
+        Err(cached) => return cached,
     };
     // The common case: the whole list in one page, read by one statement (its own snapshot).
     let first = match page(&state, caller, None, None).await {

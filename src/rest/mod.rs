@@ -132,18 +132,6 @@ pub fn forbidden() -> Response {
     html(StatusCode::FORBIDDEN, pages::FORBIDDEN)
 }
 
-/// Looks the answer to `parts` for `caller` up in the response cache.
-pub async fn cache_lookup(
-    state: &AppState,
-    caller: crate::graphql::access::Caller,
-    parts: &[&[u8]],
-) -> crate::cache::Lookup {
-    if !state.cache.enabled() {
-        return crate::cache::Lookup::Bypass;
-    }
-    state.cache.lookup(crate::cache::key(caller, parts)).await
-}
-
 /// 503 in the legacy style, for a database that cannot be reached or a request past its time
 /// limit.
 pub fn unavailable() -> Response {

@@ -5,11 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use passenger_api::startup::Application;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestDb, postgres_only, spawn_app, spawn_app_on, spawn_app_with};
+use crate::helpers::{TestApp, TestDb, postgres_only, spawn_app, spawn_app_on, spawn_app_with, spawn_replica};
 use crate::rest::{Answer, body_with};
 use crate::writes::{graphql_body, send, send_to};
 
@@ -285,11 +284,7 @@ async fn a_write_through_one_replica_reaches_the_other_replicas_cache() {
         return;
     };
     let app = spawn_app_on(TestDb::postgres(admin).await, |_| {}).await;
-    let mut config = app.config.clone();
-    config.bind = "127.0.0.1:0".parse().unwrap();
-    let other = Application::build(config).await.unwrap();
-    let b = format!("http://127.0.0.1:{}", other.port());
-    tokio::spawn(other.run_until_stopped(std::future::pending()));
+    let b = spawn_replica(&app).await;
     wait_until_watching(&app).await;
     let ids = seed_three(&app).await;
     let mut delays = Vec::new();

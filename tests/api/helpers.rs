@@ -154,6 +154,32 @@ pub async fn spawn_app_on(test_db: TestDb, configure: impl FnOnce(&mut Config)) 
     TestApp { address, db, client: reqwest::Client::new(), config, _test_db: test_db, stop: Some(stop) }
 }
 
+/// Starts a second server (another replica) on the database of `app`; returns its address.
+pub async fn spawn_replica(app: &TestApp) -> String {
+    let mut config = app.config.clone();
+    config.bind = "127.0.0.1:0".parse().expect("addr");
+    let other = Application::build(config).await.expect("build replica");
+    let address = format!("http://127.0.0.1:{}", other.port());
+    tokio::spawn(other.run_until_stopped(std::future::pending()));
+    address
+}
+
+/// A pool on `test_db` that counts the SELECT statements it runs.
+pub async fn counting_selects(
+    test_db: &TestDb,
+) -> (DatabaseConnection, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mut counted = test_db.connect().await;
+    let statements = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = statements.clone();
+    counted.set_metric_callback(move |info| {
+        if info.statement.sql.trim_start().to_uppercase().starts_with("SELECT") {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    (counted, statements)
+}
+
 impl TestApp {
     /// Starts a graceful shutdown, as SIGTERM does.
     pub fn shut_down(&mut self) {

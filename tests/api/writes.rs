@@ -8,7 +8,7 @@ use passenger_api::startup::Application;
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestDb, postgres_only, spawn_app, spawn_app_on, spawn_app_with};
+use crate::helpers::{TestApp, TestDb, postgres_only, spawn_app, spawn_app_on, spawn_app_with, spawn_replica};
 use crate::rest::{Answer, body_with};
 
 /// Sends `method path` with `body` (JSON) and extra `headers`.
@@ -334,11 +334,7 @@ async fn a_retry_on_another_replica_while_the_first_request_runs_is_told_to_come
         return;
     };
     let app = spawn_app_on(TestDb::postgres(admin).await, |_| {}).await;
-    let mut config = app.config.clone();
-    config.bind = "127.0.0.1:0".parse().unwrap();
-    let other = Application::build(config).await.unwrap();
-    let other_address = format!("http://127.0.0.1:{}", other.port());
-    tokio::spawn(other.run_until_stopped(std::future::pending()));
+    let other_address = spawn_replica(&app).await;
 
     let body = graphql_body(CREATE, json!({ "name": "Across Replicas" }));
     let blocker = Blocker::hold(&app.config.database_url).await;

@@ -1,13 +1,12 @@
 //! Lookups by id are batched: one SELECT per batch, however many fields ask.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use passenger_api::config::Config;
 use passenger_api::graphql::access::Caller;
 use passenger_api::graphql::{Call, Executor, Transport, build_schema};
 
-use crate::helpers::{TestDb, titanic_rows};
+use crate::helpers::{TestDb, counting_selects, titanic_rows};
 
 #[tokio::test]
 async fn a_query_with_100_aliased_passenger_lookups_issues_exactly_one_select() {
@@ -16,14 +15,7 @@ async fn a_query_with_100_aliased_passenger_lookups_issues_exactly_one_select() 
     passenger_api::seed::insert(&db, titanic_rows(), false).await.unwrap();
     let ids: Vec<uuid::Uuid> = entity::passenger::Entity::find_ids(&db).await;
 
-    let mut counted = test_db.connect().await;
-    let statements = Arc::new(AtomicUsize::new(0));
-    let seen = statements.clone();
-    counted.set_metric_callback(move |info| {
-        if info.statement.sql.trim_start().to_uppercase().starts_with("SELECT") {
-            seen.fetch_add(1, Ordering::SeqCst);
-        }
-    });
+    let (counted, statements) = counting_selects(&test_db).await;
     let config = Config::with_database_url(&test_db.url);
     let schema = build_schema(counted, passenger_api::service::events::Events::new(8), &config);
     let executor = Executor::standalone(schema, &config);

@@ -1,7 +1,6 @@
 //! Issue 18: Relay global object identification — `Node`, `nodeId`, `node` and `nodes`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use base64::Engine as _;
 use passenger_api::config::Config;
@@ -10,7 +9,7 @@ use passenger_api::graphql::{Call, Executor, Transport, build_schema};
 use serde_json::{Value, json};
 
 use super::{Gql, code, input};
-use crate::helpers::{TestDb, titanic_rows};
+use crate::helpers::{TestDb, counting_selects, titanic_rows};
 
 const FIELDS: &str = "id nodeId name version";
 
@@ -108,14 +107,7 @@ async fn one_hundred_node_lookups_in_one_request_cost_one_select() {
         plain.execute(async_graphql::Request::new("{ passengers(first: 100) { nodes { id nodeId } } }"), call).await;
     let nodes = listed.response.data.into_json().unwrap()["passengers"]["nodes"].as_array().unwrap().clone();
 
-    let mut counted = test_db.connect().await;
-    let statements = Arc::new(AtomicUsize::new(0));
-    let seen = statements.clone();
-    counted.set_metric_callback(move |info| {
-        if info.statement.sql.trim_start().to_uppercase().starts_with("SELECT") {
-            seen.fetch_add(1, Ordering::SeqCst);
-        }
-    });
+    let (counted, statements) = counting_selects(&test_db).await;
     let executor =
         Executor::standalone(build_schema(counted, passenger_api::service::events::Events::new(8), &config), &config);
     let fields: String = nodes
