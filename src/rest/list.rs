@@ -97,8 +97,10 @@ pub async fn list_passengers(State(state): State<AppState>, method: Method, head
         return state.cache.store(ticket, stored).respond(&headers);
     }
     // Longer: every page from one snapshot, the number of such readers bounded (each holds a
-    // pooled connection while it runs).
-    let wait = state.config.db_acquire_timeout();
+    // pooled connection while it runs). A reader takes seconds, not milliseconds, so one that
+    // finds them all busy waits its turn for as long as a request may run, not merely as long
+    // as for a pooled connection.
+    let wait = state.config.request_timeout();
     let Ok(Ok(permit)) = tokio::time::timeout(wait, state.list_streams.clone().acquire_owned()).await else {
         return unavailable();
     };

@@ -87,3 +87,48 @@ async fn a_page_size_larger_than_the_cost_limit_allows_keeps_the_legacy_routes_w
         app.client.post(format!("{}/graphql", app.address)).json(&body).send().await.unwrap().json().await.unwrap();
     assert_eq!(refused["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{refused}");
 }
+
+#[tokio::test]
+async fn a_streamed_list_that_finds_every_reader_busy_waits_its_turn_instead_of_failing() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|_| {}).await;
+    app.seed_titanic().await;
+    // About ten megabytes: more than the server's socket buffer and its own buffers hold, so a
+    // client that stops reading (with a small receive buffer) keeps its reader busy.
+    passenger_api::seed::insert(&app.db, passenger_api::seed::synthetic(40_000, 7).collect(), false).await.unwrap();
+    let mut config = app.config.clone();
+    config.max_page_size = 100;
+    config.db_max_connections = 2; // one streamed list at a time
+    config.db_acquire_timeout_secs = 1;
+    config.request_timeout_ms = 20_000;
+    let server = Application::build(config).await.unwrap();
+    let port = server.port();
+    tokio::spawn(server.run_until_stopped(std::future::pending()));
+
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut first = socket.connect(([127, 0, 0, 1], port).into()).await.unwrap();
+    first.write_all(b"GET /passengerlist HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.unwrap();
+    let mut first_bytes = vec![0; 4096];
+    let n = first.read(&mut first_bytes).await.unwrap();
+    first_bytes.truncate(n);
+    assert!(first_bytes.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&first_bytes));
+
+    let second = tokio::spawn({
+        let (client, url) = (app.client.clone(), format!("http://127.0.0.1:{port}/passengerlist"));
+        async move {
+            let response = client.get(url).send().await.unwrap();
+            (response.status(), response.bytes().await.unwrap())
+        }
+    });
+    // Longer than a pooled connection is waited for: the second list must still be waiting.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    assert!(!second.is_finished(), "the second list did not wait for the first");
+    first.read_to_end(&mut first_bytes).await.unwrap();
+    let (status, second_bytes) = second.await.unwrap();
+    assert_eq!(status, 200);
+    let rows: Value = serde_json::from_slice(&second_bytes).unwrap();
+    assert_eq!(rows.as_array().map(Vec::len), Some(40_887));
+    // The first list, read to its end, is complete too (chunked: its last chunk ends the list).
+    assert!(first_bytes.ends_with(b"]\n\r\n0\r\n\r\n"), "the first list was cut short");
+}
