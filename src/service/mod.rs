@@ -113,6 +113,11 @@ pub struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// Whether the deadline has passed: the write must not commit any more.
+    pub(crate) fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|Deadline(at)| std::time::Instant::now() >= at)
+    }
+
     /// A transaction for one write: on the pool, or a savepoint of the enclosing transaction.
     pub(crate) async fn begin(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
         use sea_orm::TransactionTrait;

@@ -8,7 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::events::{EventKind, PassengerEvent};
-use super::{Deadline, ServiceError, Target, ValidationError, Writer};
+use super::{ServiceError, Target, ValidationError, Writer};
 
 /// Rows per INSERT statement when writing many (10 bound values each, far below the limits of
 /// both backends).
@@ -430,7 +430,7 @@ async fn stored(
 pub async fn create(w: Writer<'_>, data: PassengerData) -> Result<Stored, ServiceError> {
     data.validate()?;
     if let (Target::Pool(db), None) = (w.target, w.namesakes) {
-        if w.deadline.is_some_and(|Deadline(at)| std::time::Instant::now() >= at) {
+        if w.past_deadline() {
             return Err(ServiceError::TimedOut);
         }
         let uuid = Uuid::new_v4();
@@ -476,7 +476,7 @@ async fn finish<T: ConnectionTrait + TransactionSession>(
     txn: T,
     staged: Vec<PassengerEvent>,
 ) -> Result<(), ServiceError> {
-    if w.deadline.is_some_and(|Deadline(at)| std::time::Instant::now() >= at) {
+    if w.past_deadline() {
         txn.rollback().await?;
         return Err(ServiceError::TimedOut);
     }
