@@ -18,7 +18,7 @@ use crate::db;
 use crate::error::AppError;
 use crate::graphql::documents::{self, Documents};
 use crate::graphql::executor::Policy;
-use crate::graphql::{Executor, build_schema};
+use crate::graphql::{Executor, Schemas};
 use crate::health::{self, Health};
 use crate::idempotency::Idempotency;
 use crate::limiter::RateLimiter;
@@ -80,14 +80,14 @@ impl Application {
             tokio::spawn(events::listen(config.database_url.clone(), events.clone()));
         }
         let cache = Arc::new(ResponseCache::new(config.response_cache_max_bytes, freshness));
-        let schema = build_schema(db.clone(), events.clone(), &config);
+        let schemas = Schemas::build(db.clone(), events.clone(), &config);
         let playground = Playground::load(&config.playground_assets_dir);
         let limiter = (config.rate_limit_per_second > 0.0)
             .then(|| Arc::new(RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst)));
         let inflight = Arc::new(Semaphore::new(config.max_concurrent_requests.max(1)));
         metrics.known_operations(crate::rest::operations::all().iter().map(|op| op.name()));
         let policy = Policy::from_config(&config);
-        let executor = Executor::new(schema, documents, metrics.clone(), policy, inflight.clone());
+        let executor = Executor::new(schemas, documents, metrics.clone(), policy, inflight.clone());
         let idempotency =
             Arc::new(Idempotency::new(config.idempotency_ttl(), tokens.clone(), db.write.clone(), events.clone()));
         let state = AppState::new(crate::state::State {

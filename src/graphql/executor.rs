@@ -13,7 +13,9 @@
 //!    32-bit range of every `Int` argument;
 //! 6. load shedding for operations no HTTP request accounts for (WebSocket);
 //! 7. validation (complexity included) and execution by async-graphql, with no extension
-//!    hooked into resolution. Queries are cancelled at the time limit; mutations are given a
+//!    hooked into resolution. Every document is validated in full, except a committed
+//!    operation of the REST shim whose text already passed (step 2 kept it): that one runs on
+//!    [`Schemas::trusted`], with its variables built by the shim. Queries are cancelled at the time limit; mutations are given a
 //!    deadline they check before committing, so a write that committed is never reported as
 //!    failed and a write reported as timed out was rolled back;
 //! 8. an `extensions.code` on every error, no error location that does not exist, and one
@@ -33,7 +35,7 @@ use super::documents::{DocumentHash, Documents};
 use super::fast::{Encoding, Preencoded};
 use super::limits::{self, Limits};
 use super::ranges::InputTypes;
-use super::{AppSchema, GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, error};
+use super::{AppSchema, GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, Schemas, error};
 use crate::metrics::Metrics;
 use crate::service::Deadline;
 
@@ -238,7 +240,7 @@ impl Policy {
 }
 
 struct Inner {
-    schema: AppSchema,
+    schemas: Schemas,
     input_types: InputTypes,
     documents: Arc<Documents>,
     metrics: Arc<Metrics>,
@@ -259,33 +261,38 @@ struct Ready {
     /// The parsed document to keep once it validated (first sight only).
     keep: Option<ExecutableDocument>,
     register: Option<Arc<str>>,
+    /// A committed operation of the REST shim whose text validated before: it runs on
+    /// [`Schemas::trusted`].
+    trusted: bool,
 }
 
 impl Executor {
-    /// An executor over `schema`. `inflight` is the same semaphore the HTTP layer sheds load
-    /// with, so WebSocket operations count against the same limit.
+    /// An executor over `schemas` (or one schema for every document). `inflight` is the same
+    /// semaphore the HTTP layer sheds load with, so WebSocket operations count against the
+    /// same limit.
     pub fn new(
-        schema: AppSchema,
+        schemas: impl Into<Schemas>,
         documents: Arc<Documents>,
         metrics: Arc<Metrics>,
         policy: Policy,
         inflight: Arc<Semaphore>,
     ) -> Self {
-        let input_types = InputTypes::from_sdl(&schema.sdl());
-        Self(Arc::new(Inner { schema, input_types, documents, metrics, policy, inflight }))
+        let schemas = schemas.into();
+        let input_types = InputTypes::from_sdl(&schemas.checked.sdl());
+        Self(Arc::new(Inner { schemas, input_types, documents, metrics, policy, inflight }))
     }
 
-    /// An executor over `schema` with the policy of `config` and caches and metrics of its own
+    /// An executor over `schemas` with the policy of `config` and caches and metrics of its own
     /// (tests and tools).
-    pub fn standalone(schema: AppSchema, config: &crate::config::Config) -> Self {
+    pub fn standalone(schemas: impl Into<Schemas>, config: &crate::config::Config) -> Self {
         let documents = Arc::new(Documents::new(config.document_cache_max_bytes, None));
         let inflight = Arc::new(Semaphore::new(config.max_concurrent_requests.max(1)));
-        Self::new(schema, documents, Arc::new(Metrics::default()), Policy::from_config(config), inflight)
+        Self::new(schemas, documents, Arc::new(Metrics::default()), Policy::from_config(config), inflight)
     }
 
-    /// The schema.
+    /// The schema every client's document runs on.
     pub fn schema(&self) -> &AppSchema {
-        &self.0.schema
+        &self.0.schemas.checked
     }
 
     /// The documents (persisted queries, allow-list, parse cache).
@@ -330,13 +337,14 @@ impl Executor {
             },
             _ => None,
         };
-        let Ready { request, kind, name, hash, keep, register } = ready;
+        let Ready { request, kind, name, hash, keep, register, trusted } = ready;
+        let schema = if trusted { &self.0.schemas.trusted } else { &self.0.schemas.checked };
         let timeout = self.0.policy.timeout;
         let response = if kind == Kind::Mutation {
             // Never cancelled half-way: the deadline is checked before committing.
-            self.0.schema.execute(request.data(Deadline(Instant::now() + timeout))).await
+            schema.execute(request.data(Deadline(Instant::now() + timeout))).await
         } else {
-            match tokio::time::timeout(timeout, self.0.schema.execute(request)).await {
+            match tokio::time::timeout(timeout, schema.execute(request)).await {
                 Ok(response) => response,
                 Err(_) => {
                     let message = format!("the request took longer than {} ms and was cancelled", timeout.as_millis());
@@ -403,6 +411,8 @@ impl Executor {
             return Err(Executed::refused(Outcome::Rejected, kind, name, error));
         }
         let keep = (!prepared.cached).then(|| prepared.document.clone());
+        // Only the shim's own documents skip full validation, and only once they have passed it.
+        let trusted = call.transport == Transport::Rest && prepared.cached;
         if let Some(encoding) = call.encoding
             && super::fast::mergeless(&prepared.document, name.as_deref())
         {
@@ -410,7 +420,7 @@ impl Executor {
         }
         request.set_parsed_query(prepared.document);
         let request = request.data(call.caller);
-        Ok(Ready { request, kind, name, hash: prepared.hash, keep, register: prepared.register })
+        Ok(Ready { request, kind, name, hash: prepared.hash, keep, register: prepared.register, trusted })
     }
 
     /// Step 8: codes on every error, valid locations, and the outcome.
@@ -447,7 +457,8 @@ impl Executor {
                 // The document is kept once its first response shows it validated.
                 let mut pending = Some((ready.hash, ready.keep, ready.register));
                 self.0
-                    .schema
+                    .schemas
+                    .checked
                     .execute_stream_with_session_data(ready.request, session)
                     .map(move |response| {
                         let executed = this.finish(response, Kind::Subscription, None);

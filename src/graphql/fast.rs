@@ -27,7 +27,6 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::pin::Pin;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Directive, ExecutableDocument, Field, Selection, SelectionSet};
 use async_graphql::{ContextSelectionSet, Name, Number, Positioned, ServerError, ServerResult, Value, Variables};
@@ -37,7 +36,7 @@ use crate::json::{Form, Legacy, Standard};
 
 use super::Settings;
 use super::error::bad_input;
-use super::loaders::{NamesakesKey, NamesakesLoader};
+use super::loaders::{Namesakes, NamesakesKey};
 use crate::service::page::Ordering;
 
 /// `first` of `namesakes`, checked against the maximum page size.
@@ -327,7 +326,7 @@ fn build<'a>(
         let mut namesakes: Vec<(usize, HashMap<NamesakesKey, Value>)> = Vec::new();
         for (index, (_, item)) in plan.fields.iter().enumerate() {
             if let Item::Namesakes { first, plan: inner } = item {
-                let loader = ctx.data_unchecked::<DataLoader<NamesakesLoader>>();
+                let loader = ctx.data_unchecked::<Namesakes>();
                 let keys = rows.iter().map(|r| NamesakesKey { name: r.name.clone(), first: *first });
                 let lists: Vec<(NamesakesKey, std::sync::Arc<Vec<Model>>)> = loader
                     .load_many(keys)
@@ -426,7 +425,7 @@ fn encode_rows<'a, F: Form>(
         let mut namesakes: Vec<(usize, HashMap<NamesakesKey, String>)> = Vec::new();
         for (index, (_, item)) in plan.fields.iter().enumerate() {
             if let Item::Namesakes { first, plan: inner } = item {
-                let loader = ctx.data_unchecked::<DataLoader<NamesakesLoader>>();
+                let loader = ctx.data_unchecked::<Namesakes>();
                 let keys = rows.iter().map(|r| NamesakesKey { name: r.name.clone(), first: *first });
                 let lists: Vec<(NamesakesKey, std::sync::Arc<Vec<Model>>)> = loader
                     .load_many(keys)

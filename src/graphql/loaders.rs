@@ -27,10 +27,17 @@ pub struct PassengerLoader {
 
 impl PassengerLoader {
     /// The shared, cache-less loader for the schema.
-    pub fn new_data_loader(db: DatabaseConnection) -> DataLoader<Self> {
-        DataLoader::new(Self { db }, tokio::spawn)
+    pub fn new_data_loader(db: DatabaseConnection) -> Passengers {
+        Arc::new(DataLoader::new(Self { db }, tokio::spawn))
     }
 }
+
+/// The passenger loader as schema data: one per process, shared by every schema built over the
+/// same data (see [`super::Schemas`]), so lookups from every transport batch together.
+pub type Passengers = Arc<DataLoader<PassengerLoader>>;
+
+/// The namesakes loader as schema data, shared like [`Passengers`].
+pub type Namesakes = Arc<DataLoader<NamesakesLoader>>;
 
 impl Loader<Uuid> for PassengerLoader {
     type Value = Model;
@@ -59,8 +66,8 @@ pub struct NamesakesLoader {
 
 impl NamesakesLoader {
     /// The shared, cache-less loader for the schema.
-    pub fn new_data_loader(db: DatabaseConnection) -> DataLoader<Self> {
-        DataLoader::new(Self { db }, tokio::spawn)
+    pub fn new_data_loader(db: DatabaseConnection) -> Namesakes {
+        Arc::new(DataLoader::new(Self { db }, tokio::spawn))
     }
 }
 

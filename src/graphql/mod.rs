@@ -24,7 +24,7 @@ pub mod types;
 
 use std::sync::Arc;
 
-use async_graphql::Schema;
+use async_graphql::{Schema, ValidationMode};
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
@@ -70,24 +70,82 @@ pub fn build_schema(db: impl Into<Db>, events: Events, config: &Config) -> AppSc
 
 /// [`build_schema`], choosing how lists of passengers are resolved (tests compare both).
 pub fn build_schema_with(db: Db, events: Events, config: &Config, fast_lists: bool) -> AppSchema {
-    let slots = subscription::SubscriptionSlots(Arc::new(tokio::sync::Semaphore::new(config.max_subscriptions)));
-    let mut builder = Schema::build(
-        query::QueryRoot::default(),
-        mutation::MutationRoot::default(),
-        subscription::SubscriptionRoot::default(),
-    )
-    .data(PassengerLoader::new_data_loader(db.read.clone()))
-    .data(loaders::NamesakesLoader::new_data_loader(db.read.clone()))
-    .data(db)
-    .data(events)
-    .data(slots)
-    .data(Settings { max_page_size: u64::from(config.max_page_size), fast_lists });
-    // Depth, cost and field counts are judged by the executor, before validation (see
-    // `limits` and `cost`); introspection has a bound of its own there.
-    if config.disable_introspection {
-        builder = builder.disable_introspection();
+    Shared::new(db, events, config, fast_lists).schema(config, ValidationMode::Strict)
+}
+
+/// The schema twice over the same data (the same loaders, so lookups still batch across both):
+/// what the server runs.
+#[derive(Clone)]
+pub struct Schemas {
+    /// Validates every document in full: every client's document runs here.
+    pub checked: AppSchema,
+    /// async-graphql's fast validation (fragment cycles, cost and depth only): for the REST
+    /// shim's committed operations once their text has passed `checked`'s full validation, run
+    /// with variables the shim built from input it has already checked. Validating the same
+    /// committed document in full on every legacy request was a sixth of a lookup's CPU.
+    pub trusted: AppSchema,
+}
+
+impl Schemas {
+    /// [`build_schema`]'s schema, and its trusted twin.
+    pub fn build(db: impl Into<Db>, events: Events, config: &Config) -> Self {
+        let shared = Shared::new(db.into(), events, config, true);
+        Self {
+            checked: shared.schema(config, ValidationMode::Strict),
+            trusted: shared.schema(config, ValidationMode::Fast),
+        }
     }
-    builder.finish()
+}
+
+impl From<AppSchema> for Schemas {
+    /// One schema for both roles: every document validated in full.
+    fn from(schema: AppSchema) -> Self {
+        Self { trusted: schema.clone(), checked: schema }
+    }
+}
+
+/// The data every schema over one database shares.
+struct Shared {
+    passengers: loaders::Passengers,
+    namesakes: loaders::Namesakes,
+    db: Db,
+    events: Events,
+    slots: subscription::SubscriptionSlots,
+    settings: Settings,
+}
+
+impl Shared {
+    fn new(db: Db, events: Events, config: &Config, fast_lists: bool) -> Self {
+        Self {
+            passengers: PassengerLoader::new_data_loader(db.read.clone()),
+            namesakes: loaders::NamesakesLoader::new_data_loader(db.read.clone()),
+            slots: subscription::SubscriptionSlots(Arc::new(tokio::sync::Semaphore::new(config.max_subscriptions))),
+            settings: Settings { max_page_size: u64::from(config.max_page_size), fast_lists },
+            db,
+            events,
+        }
+    }
+
+    fn schema(&self, config: &Config, validation: ValidationMode) -> AppSchema {
+        let mut builder = Schema::build(
+            query::QueryRoot::default(),
+            mutation::MutationRoot::default(),
+            subscription::SubscriptionRoot::default(),
+        )
+        .data(self.passengers.clone())
+        .data(self.namesakes.clone())
+        .data(self.db.clone())
+        .data(self.events.clone())
+        .data(self.slots.clone())
+        .data(self.settings)
+        .validation_mode(validation);
+        // Depth, cost and field counts are judged by the executor, before validation (see
+        // `limits` and `cost`); introspection has a bound of its own there.
+        if config.disable_introspection {
+            builder = builder.disable_introspection();
+        }
+        builder.finish()
+    }
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.

@@ -11,13 +11,12 @@
 //! one entry per id, in order, null where `node` would be null; it is bounded like
 //! `passengersByIds`, and every lookup of a request is batched into one statement.
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Interface, Object, Result};
 use uuid::Uuid;
 
 use super::error::{bad_input, service_error};
 use super::global_id::{Target, decode};
-use super::loaders::PassengerLoader;
+use super::loaders::Passengers;
 use super::types::Passenger;
 
 /// An object with a global id, which `node` and `nodes` can fetch again.
@@ -45,7 +44,7 @@ impl NodeQuery {
             Target::Passenger(uuid) => uuid,
             Target::Foreign(_) => return Ok(None),
         };
-        let loader = ctx.data::<DataLoader<PassengerLoader>>()?;
+        let loader = ctx.data::<Passengers>()?;
         Ok(loader.load_one(uuid).await.map_err(|e| service_error(&e))?.map(|row| Node::Passenger(row.into())))
     }
 
@@ -69,7 +68,7 @@ impl NodeQuery {
                 Target::Foreign(_) => None,
             })
             .collect();
-        let loader = ctx.data::<DataLoader<PassengerLoader>>()?;
+        let loader = ctx.data::<Passengers>()?;
         let found = loader.load_many(uuids).await.map_err(|e| service_error(&e))?;
         Ok(targets
             .iter()

@@ -2,14 +2,13 @@
 
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, MergedObject, Object, Result};
 use uuid::Uuid;
 
 use super::Settings;
 use super::error::{GqlResult, bad_input, service_error};
 use super::inputs::{PassengerFilter, PassengerGroupBy, PassengerOrder};
-use super::loaders::PassengerLoader;
+use super::loaders::Passengers;
 use super::types::{Passenger, PassengerConnection, PassengerStats};
 use crate::db::Db;
 use crate::service::Snapshot;
@@ -49,7 +48,7 @@ impl PassengerQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The passenger's id.")] id: Uuid,
     ) -> Result<Option<Passenger>> {
-        let loader = ctx.data::<DataLoader<PassengerLoader>>()?;
+        let loader = ctx.data::<Passengers>()?;
         Ok(loader.load_one(id).await.map_err(|e| service_error(&e))?.map(Passenger::from))
     }
 
@@ -60,7 +59,7 @@ impl PassengerQuery {
         #[graphql(desc = "The ids to look up (at most the maximum page size).")] ids: Vec<Uuid>,
     ) -> Result<Vec<Option<Passenger>>> {
         page_size(ctx, "ids", i32::try_from(ids.len()).ok().or(Some(i32::MAX)))?;
-        let loader = ctx.data::<DataLoader<PassengerLoader>>()?;
+        let loader = ctx.data::<Passengers>()?;
         let found = loader.load_many(ids.iter().copied()).await.map_err(|e| service_error(&e))?;
         Ok(ids.iter().map(|id| found.get(id).cloned().map(Passenger::from)).collect())
     }

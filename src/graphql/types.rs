@@ -8,7 +8,6 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::parser::types::Field;
 use async_graphql::registry::Registry;
 use async_graphql::{
@@ -20,7 +19,7 @@ use uuid::Uuid;
 use super::Settings;
 use super::error::GqlResult;
 use super::fast::{self, namesakes_first};
-use super::loaders::{NamesakesKey, NamesakesLoader};
+use super::loaders::{Namesakes, NamesakesKey};
 use crate::db::Db;
 use crate::service::filter::Filter;
 use crate::service::page::{self, Ordering};
@@ -123,7 +122,7 @@ impl Passenger {
             let take = usize::try_from(first).unwrap_or(usize::MAX);
             return Ok(PassengerList(Arc::new(read.iter().take(take).cloned().collect())));
         }
-        let loader = ctx.data::<DataLoader<NamesakesLoader>>()?;
+        let loader = ctx.data::<Namesakes>()?;
         let key = NamesakesKey { name: self.row.name.clone(), first };
         let rows = loader.load_one(key).await.map_err(|e| super::error::service_error(&e))?;
         Ok(PassengerList(rows.unwrap_or_default()))

@@ -14,6 +14,7 @@ mod policy;
 mod queries;
 mod stats;
 mod transport;
+mod trusted;
 
 use passenger_api::config::Config;
 use passenger_api::graphql::access::Caller;
