@@ -15,9 +15,10 @@
 //! 7. validation (complexity included) and execution by async-graphql, with no extension
 //!    hooked into resolution. Every document is validated in full, except a committed
 //!    operation of the REST shim whose text already passed (step 2 kept it): that one runs on
-//!    [`Schemas::trusted`], with its variables built by the shim. Queries are cancelled at the time limit; mutations are given a
-//!    deadline they check before committing, so a write that committed is never reported as
-//!    failed and a write reported as timed out was rolled back;
+//!    [`Schemas::trusted`], with its variables built by the shim. Queries are cancelled at the
+//!    time limit; mutations are given a deadline they check before committing, so a write
+//!    that committed is never reported as failed and a write reported as timed out was
+//!    rolled back;
 //! 8. an `extensions.code` on every error, no error location that does not exist, and one
 //!    metric per operation.
 
