@@ -71,7 +71,7 @@ pub fn build_schema(db: impl Into<Db>, events: Events, config: &Config) -> AppSc
 
 /// [`build_schema`], choosing how lists of passengers are resolved (tests compare both).
 pub fn build_schema_with(db: Db, events: Events, config: &Config, fast_lists: bool) -> AppSchema {
-    Shared::new(db, events, config, fast_lists).schema(config, ValidationMode::Strict)
+    Shared::new(db, events, config, fast_lists).schema(ValidationMode::Strict)
 }
 
 /// The schema twice over the same data (the same loaders, so lookups still batch across both):
@@ -91,10 +91,7 @@ impl Schemas {
     /// [`build_schema`]'s schema, and its trusted twin.
     pub fn build(db: impl Into<Db>, events: Events, config: &Config) -> Self {
         let shared = Shared::new(db.into(), events, config, true);
-        Self {
-            checked: shared.schema(config, ValidationMode::Strict),
-            trusted: shared.schema(config, ValidationMode::Fast),
-        }
+        Self { checked: shared.schema(ValidationMode::Strict), trusted: shared.schema(ValidationMode::Fast) }
     }
 }
 
@@ -113,6 +110,7 @@ struct Shared {
     events: Events,
     slots: subscription::SubscriptionSlots,
     settings: Settings,
+    disable_introspection: bool,
 }
 
 impl Shared {
@@ -122,12 +120,13 @@ impl Shared {
             namesakes: loaders::NamesakesLoader::new_data_loader(db.read.clone()),
             slots: subscription::SubscriptionSlots(Arc::new(tokio::sync::Semaphore::new(config.max_subscriptions))),
             settings: Settings { max_page_size: u64::from(config.max_page_size), fast_lists },
+            disable_introspection: config.disable_introspection,
             db,
             events,
         }
     }
 
-    fn schema(&self, config: &Config, validation: ValidationMode) -> AppSchema {
+    fn schema(&self, validation: ValidationMode) -> AppSchema {
         let mut builder = Schema::build(
             query::QueryRoot::default(),
             mutation::MutationRoot::default(),
@@ -142,7 +141,7 @@ impl Shared {
         .validation_mode(validation);
         // Depth, cost and field counts are judged by the executor, before validation (see
         // `limits` and `cost`); introspection has a bound of its own there.
-        if config.disable_introspection {
+        if self.disable_introspection {
             builder = builder.disable_introspection();
         }
         builder.finish()
