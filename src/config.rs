@@ -94,6 +94,12 @@ pub struct Config {
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub db_max_connections: u32,
 
+    /// PostgreSQL connections the pool keeps open while idle (at most `DB_MAX_CONNECTIONS`),
+    /// so that a request after a quiet spell, or one that needs a second connection at once
+    /// (a long list's snapshot), does not wait for a new connection's handshake.
+    #[arg(long, env = "DB_MIN_CONNECTIONS", default_value_t = 2, global = true)]
+    pub db_min_connections: u32,
+
     /// Seconds to wait for a pooled database connection before failing the request.
     #[arg(long, env = "DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5, global = true)]
     pub db_acquire_timeout_secs: u64,

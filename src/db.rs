@@ -21,7 +21,8 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Opens the connection pool described by `config`.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
-    open(config, config.db_max_connections.max(1), config.db_acquire_timeout()).await
+    let max = config.db_max_connections.max(1);
+    open(config, max, config.db_min_connections.min(max), config.db_acquire_timeout()).await
 }
 
 /// The pools the server uses: reads go to `read`; writes go to `write`.
@@ -50,7 +51,7 @@ impl From<DatabaseConnection> for Db {
 pub async fn connect_pools(config: &Config) -> Result<Db, DbErr> {
     let read = connect(config).await?;
     let write = if is_sqlite(&config.database_url) {
-        open(config, 1, config.db_acquire_timeout()).await?
+        open(config, 1, 0, config.db_acquire_timeout()).await?
     } else {
         read.clone()
     };
@@ -60,19 +61,28 @@ pub async fn connect_pools(config: &Config) -> Result<Db, DbErr> {
 /// A one-connection pool for health checks, apart from the main pool: a pool busy with slow
 /// queries must not make a healthy database look down.
 pub async fn connect_probe(config: &Config) -> Result<DatabaseConnection, DbErr> {
-    open(config, 1, Duration::from_secs(1)).await
+    open(config, 1, 0, Duration::from_secs(1)).await
 }
 
-async fn open(config: &Config, max_connections: u32, timeout: Duration) -> Result<DatabaseConnection, DbErr> {
+/// Opens a pool of at most `max_connections`; on PostgreSQL it keeps `min_connections` open
+/// (opened in the background, so start-up does not wait for the database). SQLite's
+/// connections are files opened in microseconds: none are kept.
+async fn open(
+    config: &Config,
+    max_connections: u32,
+    min_connections: u32,
+    timeout: Duration,
+) -> Result<DatabaseConnection, DbErr> {
+    let sqlite = is_sqlite(&config.database_url);
     let mut options = ConnectOptions::new(config.database_url.clone());
     options
         .max_connections(max_connections)
-        .min_connections(0)
+        .min_connections(if sqlite { 0 } else { min_connections })
         .acquire_timeout(timeout)
         .connect_timeout(timeout)
         .test_before_acquire_if_idle_for(Duration::from_secs(5))
         .sqlx_logging(false);
-    if is_sqlite(&config.database_url) {
+    if sqlite {
         options.map_sqlx_sqlite_opts(|o| {
             o.create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
@@ -85,7 +95,21 @@ async fn open(config: &Config, max_connections: u32, timeout: Duration) -> Resul
     } else {
         options.connect_lazy(true);
     }
-    Database::connect(options).await
+    let db = Database::connect(options).await?;
+    if !sqlite && min_connections > 0 {
+        tokio::spawn(warm(db.get_postgres_connection_pool().clone(), min_connections));
+    }
+    Ok(db)
+}
+
+/// Opens `n` connections of a lazy pool at once and leaves them idle in it. sqlx keeps a
+/// pool's minimum from then on (it replaces a minimum connection it closes), but does not open
+/// it by itself at start-up. A database that does not answer yet is no error here: requests
+/// open connections as they need them.
+async fn warm(pool: sea_orm::sqlx::PgPool, n: u32) {
+    let acquired = futures_util::future::join_all((0..n).map(|_| pool.acquire())).await;
+    let opened = acquired.iter().filter(|c| c.is_ok()).count();
+    tracing::debug!(opened, wanted = n, "database pool warmed");
 }
 
 /// Whether `url` names an in-memory SQLite database (private to this process).

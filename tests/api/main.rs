@@ -13,6 +13,7 @@ mod migrations;
 mod operations;
 mod outage;
 mod playground;
+mod pool;
 mod rest;
 mod schema_sdl;
 mod seed;
