@@ -74,10 +74,11 @@ async fn open(
     timeout: Duration,
 ) -> Result<DatabaseConnection, DbErr> {
     let sqlite = is_sqlite(&config.database_url);
+    let min_connections = if sqlite { 0 } else { min_connections };
     let mut options = ConnectOptions::new(config.database_url.clone());
     options
         .max_connections(max_connections)
-        .min_connections(if sqlite { 0 } else { min_connections })
+        .min_connections(min_connections)
         .acquire_timeout(timeout)
         .connect_timeout(timeout)
         .test_before_acquire_if_idle_for(Duration::from_secs(5))
@@ -96,7 +97,7 @@ async fn open(
         options.connect_lazy(true);
     }
     let db = Database::connect(options).await?;
-    if !sqlite && min_connections > 0 {
+    if min_connections > 0 {
         tokio::spawn(warm(db.get_postgres_connection_pool().clone(), min_connections));
     }
     Ok(db)

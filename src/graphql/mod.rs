@@ -2,9 +2,9 @@
 //!
 //! [`build_schema`] has no side effects, so the server, the REST shim, the tests and the SDL
 //! export (`passenger-api schema`) all build the very same schema (the server builds it as
-//! [`Schemas`]: twice over the same data, differing only in how documents are validated). [`executor::Executor`] is
-//! the one way in: every transport runs its operations through it (see that module for what
-//! happens to an operation, step by step).
+//! [`Schemas`]: twice over the same data, differing only in how documents are validated).
+//! [`executor::Executor`] is the one way in: every transport runs its operations through it
+//! (see that module for what happens to an operation, step by step).
 
 pub mod access;
 pub mod cost;
