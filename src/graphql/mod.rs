@@ -31,6 +31,7 @@ use sea_orm::DatabaseConnection;
 use crate::config::Config;
 use crate::db::Db;
 use crate::service::events::Events;
+use crate::service::group::CreateQueue;
 
 pub use executor::{Call, Executed, Executor, Kind, Outcome, Transport};
 pub use fast::Encoding;
@@ -107,6 +108,9 @@ struct Shared {
     passengers: loaders::Passengers,
     namesakes: loaders::Namesakes,
     db: Db,
+    /// SQLite's group commit of single creates (none on PostgreSQL, whose writers commit side
+    /// by side).
+    creates: Option<CreateQueue>,
     events: Events,
     slots: subscription::SubscriptionSlots,
     settings: Settings,
@@ -121,6 +125,7 @@ impl Shared {
             slots: subscription::SubscriptionSlots(Arc::new(tokio::sync::Semaphore::new(config.max_subscriptions))),
             settings: Settings { max_page_size: u64::from(config.max_page_size), fast_lists },
             disable_introspection: config.disable_introspection,
+            creates: is_sqlite(&db.write).then(|| CreateQueue::new(db.write.clone(), events.clone())),
             db,
             events,
         }
@@ -139,6 +144,9 @@ impl Shared {
         .data(self.slots.clone())
         .data(self.settings)
         .validation_mode(validation);
+        if let Some(creates) = &self.creates {
+            builder = builder.data(creates.clone());
+        }
         // Depth, cost and field counts are judged by the executor, before validation (see
         // `limits` and `cost`); introspection has a bound of its own there.
         if self.disable_introspection {
@@ -146,6 +154,11 @@ impl Shared {
         }
         builder.finish()
     }
+}
+
+/// Whether `db` is an SQLite pool (a disconnected placeholder is not).
+fn is_sqlite(db: &DatabaseConnection) -> bool {
+    matches!(db.inner, sea_orm::DatabaseConnectionType::SqlxSqlitePoolConnection(_))
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.

@@ -12,6 +12,7 @@ use super::inputs::{PassengerInput, PassengerPatchInput};
 use super::types::Passenger;
 use crate::db::Db;
 use crate::service::events::Events;
+use crate::service::group::CreateQueue;
 use crate::service::{Deadline, PassengerData, Target, ValidationError, WriteScope, Writer, passenger};
 
 fn invalid(e: ValidationError) -> async_graphql::Error {
@@ -19,15 +20,21 @@ fn invalid(e: ValidationError) -> async_graphql::Error {
 }
 
 /// The writer for this field: the request's enclosing transaction (an idempotent request) or
-/// the write pool, the event fan-out, the deadline the executor set, and, when the selection
-/// asks for `namesakes`, reading them inside the write's transaction.
+/// the write pool, the event fan-out, the deadline the executor set, when the selection asks
+/// for `namesakes`, reading them inside the write's transaction, and SQLite's create queue.
 fn writer<'a>(ctx: &Context<'a>) -> Result<Writer<'a>> {
     let target = match ctx.data_opt::<Arc<WriteScope>>() {
         Some(scope) => Target::Scope(scope),
         None => Target::Pool(&ctx.data::<Db>()?.write),
     };
     let namesakes = ctx.look_ahead().field("namesakes").exists().then_some(ctx.data::<Settings>()?.max_page_size);
-    Ok(Writer { target, events: ctx.data::<Events>()?, deadline: ctx.data_opt::<Deadline>().copied(), namesakes })
+    Ok(Writer {
+        target,
+        events: ctx.data::<Events>()?,
+        deadline: ctx.data_opt::<Deadline>().copied(),
+        namesakes,
+        creates: ctx.data_opt::<CreateQueue>(),
+    })
 }
 
 /// Every mutation field of the API: create, replace, patch and delete passengers.

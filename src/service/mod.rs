@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod filter;
 pub mod freshness;
+pub mod group;
 pub mod idempotency;
 pub mod page;
 pub mod passenger;
@@ -110,6 +111,9 @@ pub struct Writer<'a> {
     /// Read up to this many namesakes of each written row inside the write's transaction, so
     /// the answer reflects exactly what was committed (the legacy POST answers them).
     pub namesakes: Option<u64>,
+    /// Where single creates on the pool queue to be committed together (SQLite's writer); none
+    /// commits each create by itself.
+    pub creates: Option<&'a group::CreateQueue>,
 }
 
 impl Writer<'_> {

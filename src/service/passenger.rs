@@ -424,9 +424,11 @@ async fn stored(
 /// When nothing else must share its transaction (on the pool, no namesakes to read back), the
 /// insert runs as one statement in autocommit mode, atomic by itself: one round trip to the
 /// database instead of three (`BEGIN`, `INSERT`, `COMMIT`). On SQLite, where every write
-/// queues for the one writer connection, that roughly doubles how many creates commit per
-/// second under load. The deadline is checked before that statement, which is its commit; a
-/// statement that then waits for the writer is bounded by the busy timeout.
+/// queues for the one writer connection, such creates go through the writer's
+/// [`CreateQueue`](super::group::CreateQueue), which commits those that arrive together in one
+/// transaction. The deadline is checked before that statement, which is its commit (in the
+/// queue, again when its batch is formed); a statement that then waits for the writer is
+/// bounded by the busy timeout.
 pub async fn create(w: Writer<'_>, data: PassengerData) -> Result<Stored, ServiceError> {
     data.validate()?;
     if let (Target::Pool(db), None) = (w.target, w.namesakes) {
@@ -435,26 +437,18 @@ pub async fn create(w: Writer<'_>, data: PassengerData) -> Result<Stored, Servic
         }
         let uuid = Uuid::new_v4();
         let model = data.into_active_model(uuid);
-        let backend = db.get_database_backend();
-        let row = match Entity::insert(model).exec_with_returning(db).await {
-            Ok(row) => row,
-            Err(e) => {
-                // As for a broken commit (see `finish`): the insert may have happened.
-                w.events.maybe_changed();
-                let error = ServiceError::from(e);
-                if !matches!(error, ServiceError::Unavailable(_)) {
-                    return Err(error);
-                }
-                match find_by_ids(db, &[uuid]).await {
-                    Ok(mut found) if found.len() == 1 => {
-                        tracing::warn!(error = %error, "the insert's connection broke, but the row is in the table: answered as done");
-                        found.remove(0)
-                    }
-                    _ => return Err(error),
-                }
+        let row = match w.creates {
+            // The queue announces its writes itself.
+            Some(queue) => queue.insert(uuid, model, w.deadline).await?,
+            None => {
+                let row = super::group::insert_one(db, uuid, model).await.inspect_err(|_| {
+                    // As for a broken commit (see `finish`): the insert may have happened.
+                    w.events.maybe_changed();
+                })?;
+                w.committed(db.get_database_backend(), vec![PassengerEvent::new(EventKind::Created, row.clone())]);
+                row
             }
         };
-        w.committed(backend, vec![PassengerEvent::new(EventKind::Created, row.clone())]);
         return Ok(Stored { row, namesakes: None });
     }
     let txn = w.begin().await?;

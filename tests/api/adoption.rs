@@ -342,6 +342,7 @@ async fn adoption_undone_leaves_the_pristine_legacy_table_and_can_be_adopted_aga
             events: &passenger_api::service::events::Events::new(1),
             deadline: None,
             namesakes: None,
+            creates: None,
         },
         passenger_api::service::PassengerData { name: Some("Written While Adopted".into()), ..Default::default() },
     )

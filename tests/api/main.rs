@@ -7,6 +7,7 @@ mod adoption;
 mod cache;
 mod cli;
 mod graphql;
+mod group_commit;
 mod health;
 mod helpers;
 mod migrations;
