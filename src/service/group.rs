@@ -26,7 +26,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::events::{EventKind, Events, PassengerEvent};
-use super::passenger::{INSERT_BATCH, find_by_ids};
+use super::passenger::{INSERT_BATCH, find_by_ids, insert_one};
 use super::{Deadline, ServiceError};
 
 /// The queue of single creates waiting for the write connection (see the module doc). Cheap
@@ -223,29 +223,5 @@ async fn one_by_one(inner: &Inner, jobs: Vec<Job>) {
         }
         let outcome = inner.insert_alone(&job).await;
         job.answer(outcome);
-    }
-}
-
-/// Inserts one row as one autocommit statement, atomic by itself. When the connection broke
-/// on the way, the insert may or may not have happened: the row is then looked up by its id
-/// (fresh, so present means inserted) before a failure is answered.
-pub async fn insert_one(
-    db: &DatabaseConnection,
-    uuid: Uuid,
-    model: ActiveModel,
-) -> Result<passenger::Model, ServiceError> {
-    let error = match Entity::insert(model).exec_with_returning(db).await {
-        Ok(row) => return Ok(row),
-        Err(e) => ServiceError::from(e),
-    };
-    if !matches!(error, ServiceError::Unavailable(_)) {
-        return Err(error);
-    }
-    match find_by_ids(db, &[uuid]).await {
-        Ok(mut found) if found.len() == 1 => {
-            tracing::warn!(error = %error, "the insert's connection broke, but the row is in the table: answered as done");
-            Ok(found.remove(0))
-        }
-        _ => Err(error),
     }
 }

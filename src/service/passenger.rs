@@ -441,7 +441,7 @@ pub async fn create(w: Writer<'_>, data: PassengerData) -> Result<Stored, Servic
             // The queue announces its writes itself.
             Some(queue) => queue.insert(uuid, model, w.deadline).await?,
             None => {
-                let row = super::group::insert_one(db, uuid, model).await.inspect_err(|_| {
+                let row = insert_one(db, uuid, model).await.inspect_err(|_| {
                     // As for a broken commit (see `finish`): the insert may have happened.
                     w.events.maybe_changed();
                 })?;
@@ -456,6 +456,30 @@ pub async fn create(w: Writer<'_>, data: PassengerData) -> Result<Stored, Servic
     let written = stored(&w, &txn, vec![row.clone()]).await?;
     finish(w, txn, vec![PassengerEvent::new(EventKind::Created, row)]).await?;
     Ok(written.into_iter().next().expect("one row in, one row out"))
+}
+
+/// Inserts one row as one autocommit statement, atomic by itself. When the connection broke
+/// on the way, the insert may or may not have happened: the row is then looked up by its id
+/// (fresh, so present means inserted) before a failure is answered.
+pub async fn insert_one(
+    db: &sea_orm::DatabaseConnection,
+    uuid: Uuid,
+    model: ActiveModel,
+) -> Result<passenger::Model, ServiceError> {
+    let error = match Entity::insert(model).exec_with_returning(db).await {
+        Ok(row) => return Ok(row),
+        Err(e) => ServiceError::from(e),
+    };
+    if !matches!(error, ServiceError::Unavailable(_)) {
+        return Err(error);
+    }
+    match find_by_ids(db, &[uuid]).await {
+        Ok(mut found) if found.len() == 1 => {
+            tracing::warn!(error = %error, "the insert's connection broke, but the row is in the table: answered as done");
+            Ok(found.remove(0))
+        }
+        _ => Err(error),
+    }
 }
 
 /// Commits `txn` unless the deadline has passed (then rolls it back), and hands the events to
