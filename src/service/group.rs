@@ -57,6 +57,19 @@ struct Job {
 }
 
 impl Job {
+    /// The job, if it is still to be written: not when its request has gone (dropped
+    /// unwritten), nor past its deadline (answered [`ServiceError::TimedOut`]).
+    fn still_due(self) -> Option<Self> {
+        if self.reply.is_closed() {
+            return None;
+        }
+        if Deadline::passed(self.deadline) {
+            self.answer(Err(ServiceError::TimedOut));
+            return None;
+        }
+        Some(self)
+    }
+
     fn answer(self, outcome: Result<passenger::Model, ServiceError>) {
         // The request may be gone by now: then nobody is left to tell.
         let _ = self.reply.send(outcome);
@@ -152,18 +165,7 @@ impl Inner {
 
 /// Writes one batch and answers each of its creates.
 async fn write(inner: &Inner, batch: Vec<Job>) {
-    let now = std::time::Instant::now();
-    let mut jobs = Vec::with_capacity(batch.len());
-    for job in batch {
-        if job.reply.is_closed() {
-            continue;
-        }
-        if job.deadline.is_some_and(|Deadline(at)| now >= at) {
-            job.answer(Err(ServiceError::TimedOut));
-            continue;
-        }
-        jobs.push(job);
-    }
+    let mut jobs: Vec<Job> = batch.into_iter().filter_map(Job::still_due).collect();
     match jobs.len() {
         0 => {}
         1 => {
@@ -214,13 +216,7 @@ async fn one_by_one(inner: &Inner, jobs: Vec<Job>) {
             job.answer(Ok(present.swap_remove(i)));
             continue;
         }
-        if job.reply.is_closed() {
-            continue;
-        }
-        if job.deadline.is_some_and(|Deadline(at)| std::time::Instant::now() >= at) {
-            job.answer(Err(ServiceError::TimedOut));
-            continue;
-        }
+        let Some(job) = job.still_due() else { continue };
         let outcome = inner.insert_alone(&job).await;
         job.answer(outcome);
     }

@@ -41,6 +41,13 @@ impl Snapshot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadline(pub std::time::Instant);
 
+impl Deadline {
+    /// Whether `deadline`, if there is one, has passed: the write must not commit any more.
+    pub(crate) fn passed(deadline: Option<Self>) -> bool {
+        deadline.is_some_and(|Deadline(at)| std::time::Instant::now() >= at)
+    }
+}
+
 /// Begins a transaction that will write. On SQLite it takes the write lock at once (`BEGIN
 /// IMMEDIATE`), waiting for another writer under the busy timeout: a transaction that read
 /// first and then wanted to write would instead fail at once while another program writes.
@@ -119,7 +126,7 @@ pub struct Writer<'a> {
 impl Writer<'_> {
     /// Whether the deadline has passed: the write must not commit any more.
     pub(crate) fn past_deadline(&self) -> bool {
-        self.deadline.is_some_and(|Deadline(at)| std::time::Instant::now() >= at)
+        Deadline::passed(self.deadline)
     }
 
     /// A transaction for one write: on the pool, or a savepoint of the enclosing transaction.
