@@ -17,6 +17,7 @@ mod m20250101_000003_create_indexes;
 mod m20250101_000004_rename_to_passengers;
 mod m20250101_000005_create_change_triggers;
 mod m20250101_000006_create_idempotency_keys;
+mod m20250101_000007_cover_grouped_stats;
 
 pub use m20250101_000004_rename_to_passengers::LEGACY_COLUMNS;
 pub use m20250101_000006_create_idempotency_keys::IDEMPOTENCY_TABLE;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20250101_000004_rename_to_passengers::Migration),
             Box::new(m20250101_000005_create_change_triggers::Migration),
             Box::new(m20250101_000006_create_idempotency_keys::Migration),
+            Box::new(m20250101_000007_cover_grouped_stats::Migration),
         ]
     }
 }

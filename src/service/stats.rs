@@ -1,8 +1,10 @@
-//! Aggregates computed by the database (`GROUP BY`), never by loading rows.
+//! Aggregates computed by the database (`GROUP BY`), never by loading rows. Every column they
+//! read is in one index (`passengers_stats_idx`): unless a filter names another column, the
+//! database reads that index alone, never the table.
 
 use entity::passenger::{Column, Entity};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, NullOrdering, Order, Query};
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, NullOrdering, Order, Query};
+use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Statement};
 
 use super::ServiceError;
 use super::filter::Filter;
@@ -96,7 +98,7 @@ pub async fn stats(
     group_by: &[GroupKey],
 ) -> Result<Vec<GroupStats>, ServiceError> {
     let fallback = match db.get_database_backend() {
-        sea_orm::DatabaseBackend::Postgres => Mean::Numeric,
+        DatabaseBackend::Postgres => Mean::Numeric,
         _ => Mean::Scaled,
     };
     match stats_with(db, filter, group_by, Mean::Plain).await {
@@ -130,11 +132,30 @@ async fn stats_with(
     group_by: &[GroupKey],
     mean: Mean,
 ) -> Result<Vec<GroupStats>, ServiceError> {
-    let backend = db.get_database_backend();
+    let (statement, seen) = statement(db.get_database_backend(), filter, group_by, mean);
+    let rows = db.query_all_raw(statement).await?;
+    let mut groups = rows.iter().map(|row| read_row(row, &seen, mean)).collect::<Result<Vec<_>, _>>()?;
+    if mean == Mean::Scaled {
+        for group in &mut groups {
+            for summary in [&mut group.age, &mut group.fare] {
+                summary.avg = summary.avg.map(|a| a / SCALE);
+            }
+        }
+    }
+    Ok(groups)
+}
+
+/// The `GROUP BY` statement, and the distinct keys it groups by, in order.
+fn statement(
+    backend: DatabaseBackend,
+    filter: Option<&Filter>,
+    group_by: &[GroupKey],
+    mean: Mean,
+) -> (Statement, Vec<GroupKey>) {
     let mut query = Query::select();
     query
         .from(Entity)
-        .expr_as(Expr::col(Column::Seq).count(), Alias::new("n"))
+        .expr_as(Expr::col(Asterisk).count(), Alias::new("n"))
         .expr_as(Expr::case(Expr::col(Column::Survived).eq(true), 1).finally(0).sum(), Alias::new("n_survived"))
         .expr_as(Expr::col(Column::Survived).count(), Alias::new("n_known"));
     for (column, name) in [(Column::Age, "age"), (Column::Fare, "fare")] {
@@ -165,16 +186,7 @@ async fn stats_with(
     if let Some(f) = filter {
         query.cond_where(f.condition(backend));
     }
-    let rows = db.query_all_raw(backend.build(&query)).await?;
-    let mut groups = rows.iter().map(|row| read_row(row, &seen, mean)).collect::<Result<Vec<_>, _>>()?;
-    if mean == Mean::Scaled {
-        for group in &mut groups {
-            for summary in [&mut group.age, &mut group.fare] {
-                summary.avg = summary.avg.map(|a| a / SCALE);
-            }
-        }
-    }
-    Ok(groups)
+    (backend.build(&query), seen)
 }
 
 fn read_row(row: &QueryResult, grouped: &[GroupKey], mean: Mean) -> Result<GroupStats, ServiceError> {
@@ -209,4 +221,40 @@ fn read_row(row: &QueryResult, grouped: &[GroupKey], mean: Mean) -> Result<Group
         }
     }
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::filter::{Field, Predicate};
+    use sea_orm::{ConnectOptions, Database};
+
+    /// SQLite's plan for every grouping, and for a filter on a grouping column, reads the
+    /// statistics index alone: the table would cost a random row lookup per passenger.
+    #[tokio::test]
+    async fn sqlite_reads_grouped_statistics_from_the_covering_index_alone() {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await.unwrap();
+        migration::run(&db).await.unwrap();
+        let male = Filter::Leaf(Field::Sex, Predicate::Eq("male".into()));
+        let groupings: [(&[GroupKey], Option<&Filter>); 4] = [
+            (&[], None),
+            (&[GroupKey::PassengerClass, GroupKey::Sex], None),
+            (&[GroupKey::Survived], Some(&male)),
+            (&[GroupKey::Sex, GroupKey::Survived, GroupKey::PassengerClass], None),
+        ];
+        for (group_by, filter) in groupings {
+            for mean in [Mean::Plain, Mean::Scaled] {
+                let (mut explain, _) = statement(DatabaseBackend::Sqlite, filter, group_by, mean);
+                explain.sql = format!("EXPLAIN QUERY PLAN {}", explain.sql);
+                let plan: Vec<String> =
+                    db.query_all_raw(explain).await.unwrap().iter().map(|r| r.try_get("", "detail").unwrap()).collect();
+                assert!(
+                    plan.iter().any(|step| step.contains("SCAN passengers USING COVERING INDEX passengers_stats_idx")),
+                    "{group_by:?} {mean:?}: {plan:?}"
+                );
+            }
+        }
+    }
 }

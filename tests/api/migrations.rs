@@ -24,7 +24,7 @@ async fn schema_fingerprint(db: &DatabaseConnection) -> Vec<String> {
 }
 
 /// How many migrations the service has.
-const MIGRATIONS: i64 = 6;
+const MIGRATIONS: i64 = 7;
 
 async fn applied_migrations(db: &DatabaseConnection) -> i64 {
     let row = db

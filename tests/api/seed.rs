@@ -2,7 +2,7 @@
 
 use entity::passenger;
 use passenger_api::seed::{self, SeedError, SeedOutcome};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use crate::helpers::{TestDb, postgres_only, spawn_app_on, titanic_rows};
 
@@ -85,6 +85,26 @@ async fn synthetic_seeding_inserts_the_requested_number_of_rows() {
     let outcome = seed::insert(&db, seed::synthetic(2500, 1).collect(), false).await.unwrap();
     assert_eq!(outcome, SeedOutcome::Inserted(2500));
     assert_eq!(passenger::Entity::find().count(&db).await.unwrap(), 2500);
+}
+
+/// A large SQLite import runs with a larger page cache, and hands its connection back to the
+/// pool with SQLite's default one.
+#[tokio::test]
+async fn a_large_sqlite_import_leaves_its_connection_with_the_default_page_cache() {
+    let test_db = TestDb::sqlite();
+    let mut options = sea_orm::ConnectOptions::new(format!("{}?mode=rwc", test_db.url));
+    options.max_connections(1).sqlx_logging(false);
+    let db = sea_orm::Database::connect(options).await.unwrap();
+    migration::run(&db).await.unwrap();
+    let outcome = seed::insert(&db, seed::synthetic(10_000, 2).collect(), false).await.unwrap();
+    assert_eq!(outcome, SeedOutcome::Inserted(10_000));
+    assert_eq!(passenger::Entity::find().count(&db).await.unwrap(), 10_000);
+    let cache = db
+        .query_one_raw(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Sqlite, "PRAGMA cache_size"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cache.try_get_by_index::<i64>(0).unwrap(), -2000);
 }
 
 /// The exact legacy bytes of a passenger object with `uuid`.
