@@ -273,8 +273,8 @@ impl sea_orm::FromQueryResult for ByPosition {
 ///
 /// On SQLite, sqlx runs each connection on a thread of its own and hands every row over a
 /// channel, a thread switch per row that dominates a page of a thousand. So there the page
-/// is read as one row: SQLite writes the rows as one JSON array (floats with 17 significant
-/// digits, which read back exactly; the id in upper-case hex), which is parsed here.
+/// is read as one row: SQLite writes the rows as one JSON array (floats in two exact parts; the
+/// id in upper-case hex), which is parsed here.
 pub async fn fetch(
     db: &impl ConnectionTrait,
     query: sea_orm::sea_query::SelectStatement,
@@ -302,12 +302,43 @@ pub async fn fetch(
 }
 
 /// One JSON array of the page's rows, each an array of the columns in declaration order (a
-/// fixed expression over the subquery `p`; no value of a request is part of it). A float with
-/// an integral value is written as that integer, any other with 17 significant digits (SQLite's
-/// own conversion keeps 15, which loses precision). The ORDER
-/// BY with LIMIT of the subquery makes SQLite produce its rows in that order, and the
-/// aggregate consumes them as produced (the ordering tests hold this on every backend).
-const SQLITE_PAGE_AS_JSON: &str = r#"json_group_array(json_array(hex(p."uuid"), p."survived", p."passengerClass", p."name", p."sex", CASE WHEN p."age" IS NULL THEN NULL WHEN p."age" = CAST(p."age" AS INTEGER) AND abs(p."age") < 1e15 THEN CAST(p."age" AS INTEGER) ELSE printf('%!.17g', p."age") END, p."siblingsOrSpousesAboard", p."parentsOrChildrenAboard", CASE WHEN p."fare" IS NULL THEN NULL WHEN p."fare" = CAST(p."fare" AS INTEGER) AND abs(p."fare") < 1e15 THEN CAST(p."fare" AS INTEGER) ELSE printf('%!.17g', p."fare") END, p."seq", p."version"))"#;
+/// fixed expression over the subquery `p`; no value of a request is part of it), each float as
+/// two values (see [`sqlite_float!`]). The ORDER BY with LIMIT of the subquery makes SQLite
+/// produce its rows in that order, and the aggregate consumes them as produced (the ordering
+/// tests hold this on every backend).
+const SQLITE_PAGE_AS_JSON: &str = concat!(
+    r#"json_group_array(json_array(hex(p."uuid"), p."survived", p."passengerClass", p."name", p."sex", "#,
+    sqlite_float!("age"),
+    r#", p."siblingsOrSpousesAboard", p."parentsOrChildrenAboard", "#,
+    sqlite_float!("fare"),
+    r#", p."seq", p."version"))"#
+);
+
+/// A float column of `p` as two JSON values that read back exactly, without SQLite turning the
+/// float into decimal digits (not exact: with 17, even 19, significant digits it misreads some
+/// values, e.g. `5.856516605032186e289` comes back one unit off): its integer part `i`
+/// and its fraction times 2⁶² `f`, both integers, so that the value is `i + f / 2⁶²`. Both
+/// parts are exact: the integer part of a double below 2⁶² is a double, subtracting it is
+/// exact, and so is scaling by a power of two; the fraction times 2⁶² is integral when the
+/// value's lowest bit is at least 2⁻⁶², true from 2⁻¹⁰ up. Zero is `0`. Values below 2⁻¹⁰ and
+/// from 2⁶² on (none among the historical passengers) come as the text `"e i f"`: scaled by
+/// 2³² until inside that range (a correlated recursive query, evaluated only for them), then
+/// split the same way, the value being `(i + f / 2⁶²) · 2^e`; their second value is ignored.
+macro_rules! sqlite_float {
+    ($column:literal) => {
+        concat!(
+            r#"CASE WHEN p.""#, $column, r#"" IS NULL THEN NULL WHEN abs(p.""#, $column,
+            r#"") < 4.6e18 AND abs(p.""#, $column, r#"") >= 1.0 / 1024.0 THEN CAST(p.""#, $column,
+            r#"" AS INTEGER) WHEN p.""#, $column, r#"" = 0 THEN 0 ELSE (WITH RECURSIVE s(y, e) AS (SELECT p.""#, $column,
+            r#"", 0 UNION ALL SELECT CASE WHEN abs(y) >= 4.6e18 THEN y * (1.0 / 4294967296.0) ELSE y * 4294967296.0 END, "#,
+            r#"e + CASE WHEN abs(y) >= 4.6e18 THEN 32 ELSE -32 END FROM s WHERE abs(y) >= 4.6e18 OR abs(y) < 1.0 / 1024.0) "#,
+            r#"SELECT printf('%d %d %d', e, CAST(y AS INTEGER), CAST((y - CAST(y AS INTEGER)) * 4611686018427387904.0 AS INTEGER)) "#,
+            r#"FROM s WHERE abs(y) < 4.6e18 AND abs(y) >= 1.0 / 1024.0) END, CAST((p.""#, $column,
+            r#"" - CAST(p.""#, $column, r#"" AS INTEGER)) * 4611686018427387904.0 AS INTEGER)"#
+        )
+    };
+}
+use sqlite_float;
 
 /// Reading back what [`SQLITE_PAGE_AS_JSON`] wrote.
 mod sqlite_json {
@@ -320,38 +351,63 @@ mod sqlite_json {
         Option<i32>,
         Option<String>,
         Option<String>,
-        Option<Float>,
+        Option<Whole>,
+        Option<i64>,
         Option<i32>,
         Option<i32>,
-        Option<Float>,
+        Option<Whole>,
+        Option<i64>,
         i64,
         i64,
     );
 
-    /// A float as written: an integer, or the text of its 17 significant digits. Read with a
-    /// visitor of its own: serde's untagged enums try each variant in turn and format an error
-    /// message for every miss, which showed in profiles of the full list.
-    struct Float(f64);
+    /// The first value of a float: its integer part, or the text of a scaled one.
+    /// Read with a visitor of its own: serde's untagged enums try each variant in turn and
+    /// format an error message for every miss, which showed in profiles of the full list.
+    enum Whole {
+        /// The integer part; the second value holds the fraction.
+        Part(i64),
+        /// The whole value, read from its scaled parts.
+        Exact(f64),
+    }
 
-    impl<'de> serde::Deserialize<'de> for Float {
+    /// 2⁻⁶².
+    const FRACTION_UNIT: f64 = 1.0 / 4_611_686_018_427_387_904.0;
+
+    /// The float written as `whole` and `fraction`; exact, as the sum's exact value is a double.
+    fn float(whole: Option<Whole>, fraction: Option<i64>) -> Option<f64> {
+        match whole? {
+            Whole::Part(i) => Some(i as f64 + fraction.unwrap_or(0) as f64 * FRACTION_UNIT),
+            Whole::Exact(f) => Some(f),
+        }
+    }
+
+    /// `"e i f"` read as `(i + f / 2⁶²) · 2^e`, exactly: the sum is the scaled value, and the
+    /// scaling happens in two halves so that no factor leaves the range of normal doubles.
+    fn scaled(text: &str) -> Option<f64> {
+        let mut parts = text.split(' ');
+        let mut next = || parts.next()?.parse::<i64>().ok();
+        let (e, i, f) = (next()?, next()?, next()?);
+        let power = |n: i64| (-1022..=1023).contains(&n).then(|| f64::from_bits(((n + 1023) as u64) << 52));
+        Some(float(Some(Whole::Part(i)), Some(f))? * power(e / 2)? * power(e - e / 2)?)
+    }
+
+    impl<'de> serde::Deserialize<'de> for Whole {
         fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
             struct Visitor;
             impl serde::de::Visitor<'_> for Visitor {
-                type Value = Float;
+                type Value = Whole;
                 fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                     f.write_str("an integer or the digits of a float")
                 }
-                fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Float, E> {
-                    Ok(Float(v as f64))
+                fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Whole, E> {
+                    Ok(Whole::Part(v))
                 }
-                fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Float, E> {
-                    Ok(Float(v as f64))
+                fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Whole, E> {
+                    i64::try_from(v).map(Whole::Part).map_err(|_| E::custom("integer part out of range"))
                 }
-                fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Float, E> {
-                    Ok(Float(v))
-                }
-                fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Float, E> {
-                    v.parse().map(Float).map_err(|_| E::custom("unreadable float"))
+                fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Whole, E> {
+                    scaled(v).map(Whole::Exact).ok_or_else(|| E::custom("unreadable float"))
                 }
             }
             deserializer.deserialize_any(Visitor)
@@ -365,21 +421,37 @@ mod sqlite_json {
     pub fn models(text: &str) -> Result<Vec<Model>, ServiceError> {
         let rows: Vec<Row> = serde_json::from_str(text).map_err(|_| bad("page"))?;
         rows.into_iter()
-            .map(|(uuid, survived, class, name, sex, age, sibsp, parch, fare, seq, version)| {
-                Ok(Model {
-                    uuid: uuid::Uuid::try_parse(uuid).map_err(|_| bad("id"))?,
-                    survived: survived.map(|s| s != 0),
-                    passenger_class: class,
+            .map(
+                |(
+                    uuid,
+                    survived,
+                    class,
                     name,
                     sex,
-                    age: age.map(|f| f.0),
-                    siblings_or_spouses_aboard: sibsp,
-                    parents_or_children_aboard: parch,
-                    fare: fare.map(|f| f.0),
+                    age,
+                    age_fraction,
+                    sibsp,
+                    parch,
+                    fare,
+                    fare_fraction,
                     seq,
                     version,
-                })
-            })
+                )| {
+                    Ok(Model {
+                        uuid: uuid::Uuid::try_parse(uuid).map_err(|_| bad("id"))?,
+                        survived: survived.map(|s| s != 0),
+                        passenger_class: class,
+                        name,
+                        sex,
+                        age: float(age, age_fraction),
+                        siblings_or_spouses_aboard: sibsp,
+                        parents_or_children_aboard: parch,
+                        fare: float(fare, fare_fraction),
+                        seq,
+                        version,
+                    })
+                },
+            )
             .collect()
     }
 }
@@ -765,6 +837,54 @@ mod tests {
         assert_eq!(data.validate().unwrap_err().field, "sex");
         let data = PassengerData { sex: Some(String::new()), ..Default::default() };
         assert!(data.validate().is_ok());
+    }
+
+    /// Every finite float comes back bit for bit from a SQLite page (zero's sign aside: SQLite
+    /// stores an integral REAL as an integer), whichever of the two encodings it takes.
+    #[tokio::test]
+    async fn sqlite_pages_read_every_float_back_exactly() {
+        use proptest::strategy::{Strategy, ValueTree};
+        use sea_orm::{ConnectOptions, Database, QueryOrder, QuerySelect, QueryTrait};
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await.unwrap();
+        migration::run(&db).await.unwrap();
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let mut values: Vec<f64> = (0..3000)
+            .map(|_| proptest::num::f64::ANY.new_tree(&mut runner).unwrap().current())
+            .filter(|f| f.is_finite())
+            .collect();
+        let edge = 4.6e18_f64;
+        values.extend([
+            0.0,
+            -0.0,
+            0.0009765625,
+            f64::from_bits(0.0009765625_f64.to_bits() - 1),
+            edge,
+            f64::from_bits(edge.to_bits() - 1),
+            f64::from_bits(edge.to_bits() + 1),
+            4_611_686_018_427_387_904.0,
+            7.25,
+            71.2833,
+            0.42,
+            512.3292,
+            0.1 + 0.2,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+        ]);
+        let wide = (1..2000).map(|i| (i as f64 * 0.37).exp2() * if i % 2 == 0 { 1.0 } else { -1.0 });
+        values.extend(wide.chain((1..1000).map(|i| (-(i as f64) * 0.07).exp2())));
+        let rows = values.iter().map(|&v| PassengerData { age: Some(v), fare: Some(-v), ..Default::default() });
+        insert_all(&db, rows, |_| ()).await.unwrap();
+        let query = Entity::find().order_by_asc(Column::Seq).limit(values.len() as u64).into_query();
+        let page = fetch(&db, query).await.unwrap();
+        assert_eq!(page.len(), values.len());
+        let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a == 0.0 && b == 0.0);
+        for (row, v) in page.iter().zip(&values) {
+            assert!(same(row.age.unwrap(), *v), "age {v:e} ({:016x}) read as {:?}", v.to_bits(), row.age);
+            assert!(same(row.fare.unwrap(), -v), "fare {:e} read as {:?}", -v, row.fare);
+        }
     }
 
     #[test]
