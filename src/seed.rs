@@ -157,11 +157,16 @@ pub async fn insert(
         // default 2 MB page cache most of those inserts would read and write pages on disk.
         txn.execute_unprepared(SQLITE_IMPORT_CACHE).await.map_err(ServiceError::from)?;
     }
-    let written = passenger::insert_all(&txn, rows, |n| bar.inc(n)).await?;
+    let written = passenger::insert_all(&txn, rows, |n| bar.inc(n)).await;
     if sqlite && large {
-        // The connection goes back to the pool with SQLite's default cache.
-        txn.execute_unprepared("PRAGMA cache_size = -2000").await.map_err(ServiceError::from)?;
+        // The connection goes back to the pool with SQLite's default cache, whether the
+        // import succeeded or not.
+        let reset = txn.execute_unprepared("PRAGMA cache_size = -2000").await.map_err(ServiceError::from);
+        if written.is_ok() {
+            reset?;
+        }
     }
+    let written = written?;
     txn.commit().await.map_err(ServiceError::from)?;
     bar.finish_and_clear();
     Ok(SeedOutcome::Inserted(written))
