@@ -84,8 +84,8 @@ pub async fn monitor(db: DatabaseConnection, health: Arc<Health>, migrate: bool,
                 health.migrated.store(true, Ordering::Relaxed);
             } else {
                 match migration::run(&db).await {
-                    Ok(()) => {
-                        tracing::info!("database reachable; migrations applied");
+                    Ok(ran) => {
+                        crate::startup::report_migrations(&ran);
                         health.migrated.store(true, Ordering::Relaxed);
                     }
                     Err(e) => tracing::warn!(error = %e, "migrations failed; retrying"),

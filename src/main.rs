@@ -57,8 +57,13 @@ async fn serve(config: Config) -> Result<(), AppError> {
 
 async fn migrate(config: &Config) -> Result<(), AppError> {
     let db = db::connect(config).await?;
-    migration::run(&db).await?;
-    tracing::info!(database = %db::redact(&config.database_url), "migrations applied");
+    let database = db::redact(&config.database_url);
+    match migration::run(&db).await? {
+        migration::Ran::Current => tracing::info!(database = %database, "migrations applied"),
+        migration::Ran::Newer(newer) => {
+            tracing::warn!(database = %database, ?newer, "a newer release migrated this database; nothing applied")
+        }
+    }
     Ok(())
 }
 

@@ -7,9 +7,17 @@
 //! No migration changes a row's values or moves a row. Each step is idempotent, [`run`]
 //! serialises concurrent runs on PostgreSQL with an advisory lock so replicas starting together
 //! do not race, and [`down_to_legacy`] undoes the adoption.
+//!
+//! Every migration is additive for the releases before it (a new table, column default or
+//! index; nothing an older release reads is removed or changed), so an older release runs on a
+//! database a newer one migrated: [`run`] then applies nothing and says so ([`Ran::Newer`]).
+//! That is what lets passenger-api itself be rolled back (an older replica restarting during a
+//! rolling update, `kubectl rollout undo`).
 
 pub use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{DatabaseBackend, DatabaseConnection, Statement, TransactionTrait};
+use sea_orm_migration::sea_orm::{
+    DatabaseBackend, DatabaseConnection, IntoDatabaseExecutor, Statement, TransactionTrait,
+};
 
 mod m20250101_000001_create_titanic;
 mod m20250101_000002_add_insertion_order;
@@ -42,20 +50,66 @@ impl MigratorTrait for Migrator {
     }
 }
 
-/// Applies every pending migration.
+/// What [`run`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ran {
+    /// Every migration this release knows is applied (some may just have been).
+    Current,
+    /// A newer release migrated the database: it holds these migrations, which this release
+    /// does not know, and every one this release knows. Nothing was applied; this release works
+    /// on the newer schema (migrations are additive).
+    Newer(Vec<String>),
+}
+
+/// Applies every pending migration, unless a newer release already migrated the database.
 ///
 /// On PostgreSQL the whole run happens in one transaction holding a transaction-scoped
 /// advisory lock: a second replica waits, then finds nothing left to do. On SQLite the
-/// migrations run directly (SQLite serialises writers itself).
-pub async fn run(db: &DatabaseConnection) -> Result<(), DbErr> {
+/// migrations run directly (SQLite serialises writers itself). A database holding migrations
+/// this release does not know while lacking some it does was migrated by a diverging release:
+/// that is an error, and nothing is applied.
+pub async fn run(db: &DatabaseConnection) -> Result<Ran, DbErr> {
     match db.get_database_backend() {
         DatabaseBackend::Postgres => {
             let txn = locked(db).await?;
-            Migrator::up(&txn, None).await?;
-            txn.commit().await
+            let ran = run_on(&txn).await?;
+            txn.commit().await?;
+            Ok(ran)
         }
-        _ => Migrator::up(db, None).await,
+        _ => run_on(db).await,
     }
+}
+
+async fn run_on<'c, C: IntoDatabaseExecutor<'c> + Copy>(db: C) -> Result<Ran, DbErr> {
+    let applied = applied_versions(db).await?;
+    let known: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+    let newer: Vec<String> = applied.iter().filter(|v| !known.contains(v)).cloned().collect();
+    if newer.is_empty() {
+        Migrator::up(db, None).await?;
+        return Ok(Ran::Current);
+    }
+    let missing: Vec<&String> = known.iter().filter(|k| !applied.contains(k)).collect();
+    if !missing.is_empty() {
+        return Err(DbErr::Migration(format!(
+            "the database holds migrations this release does not know ({}) but lacks some it does ({}): \
+             it was migrated by a diverging release",
+            newer.join(", "),
+            missing.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(Ran::Newer(newer))
+}
+
+/// The versions recorded in sea-orm's migration table (none before the first run).
+async fn applied_versions<'c, C: IntoDatabaseExecutor<'c> + Copy>(db: C) -> Result<Vec<String>, DbErr> {
+    if !SchemaManager::new(db).has_table("seaql_migrations").await? {
+        return Ok(Vec::new());
+    }
+    let db = db.into_database_executor();
+    let rows = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT version FROM seaql_migrations"))
+        .await?;
+    rows.iter().map(|r| r.try_get::<String>("", "version")).collect()
 }
 
 /// A PostgreSQL transaction holding the migration lock.

@@ -1,10 +1,10 @@
-//! Migrations: a fresh schema on both backends, idempotence, adoption of a legacy database, and
-//! concurrent runs.
+//! Migrations: a fresh schema on both backends, idempotence, adoption of a legacy database,
+//! concurrent runs, and a database a newer release migrated.
 
 use entity::passenger;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryOrder, Statement};
 
-use crate::helpers::{TestDb, postgres_only};
+use crate::helpers::{TestDb, postgres_only, spawn_app_on};
 
 /// A textual description of the `passengers` table, its indexes and triggers, and the
 /// `titanic` view.
@@ -193,4 +193,47 @@ async fn two_replicas_migrating_one_empty_postgres_database_at_once_both_succeed
     ra.expect("replica A");
     rb.expect("replica B");
     assert_eq!(applied_migrations(&a).await, MIGRATIONS);
+}
+
+/// A migration a newer release applied, unknown to this one.
+const FUTURE: &str = "m20990101_000001_from_a_newer_release";
+
+async fn record_future_migration(db: &DatabaseConnection) {
+    db.execute_unprepared(&format!("INSERT INTO seaql_migrations (version, applied_at) VALUES ('{FUTURE}', 0)"))
+        .await
+        .unwrap();
+}
+
+/// Rolling passenger-api back: a release runs on a database a newer release migrated (sea-orm's
+/// migrator alone refuses to start on one), applies nothing, and serves.
+#[tokio::test]
+async fn a_release_runs_on_a_database_a_newer_release_migrated() {
+    let test_db = TestDb::new().await;
+    let db = test_db.migrated().await;
+    record_future_migration(&db).await;
+    let before = schema_fingerprint(&db).await;
+    assert_eq!(migration::run(&db).await.unwrap(), migration::Ran::Newer(vec![FUTURE.to_owned()]));
+    assert_eq!(schema_fingerprint(&db).await, before);
+    assert_eq!(applied_migrations(&db).await, MIGRATIONS + 1);
+    let app = spawn_app_on(test_db, |_| {}).await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    let list = app.get("/passengerlist").await;
+    assert_eq!(list.status(), 200);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&list.text().await.unwrap()).unwrap(), serde_json::json!([]));
+}
+
+/// A database holding a migration this release does not know while lacking one it does was
+/// migrated by a diverging release: refused, naming both, and nothing is applied.
+#[tokio::test]
+async fn a_database_migrated_by_a_diverging_release_is_refused() {
+    let test_db = TestDb::new().await;
+    let db = test_db.migrated().await;
+    record_future_migration(&db).await;
+    db.execute_unprepared("DELETE FROM seaql_migrations WHERE version = 'm20250101_000007_cover_grouped_stats'")
+        .await
+        .unwrap();
+    let error = migration::run(&db).await.unwrap_err().to_string();
+    assert!(error.contains("diverging release"), "{error}");
+    assert!(error.contains(FUTURE) && error.contains("m20250101_000007_cover_grouped_stats"), "{error}");
+    assert_eq!(applied_migrations(&db).await, MIGRATIONS);
 }
