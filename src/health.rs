@@ -75,6 +75,18 @@ async fn ping(db: &DatabaseConnection) -> bool {
     tokio::time::timeout(PING_TIMEOUT, db::is_ready(db)).await.unwrap_or(false)
 }
 
+/// Logs what a migration run found: a newer release's schema is worth a warning (this release
+/// runs on it, but the newer one should come back).
+pub fn report_migrations(ran: &migration::Ran) {
+    match ran {
+        migration::Ran::Current => tracing::info!("migrations applied"),
+        migration::Ran::Newer(newer) => tracing::warn!(
+            ?newer,
+            "a newer release of passenger-api migrated this database; running on its schema, nothing applied"
+        ),
+    }
+}
+
 /// Checks the database every `interval` forever, applying pending migrations once it answers.
 pub async fn monitor(db: DatabaseConnection, health: Arc<Health>, migrate: bool, interval: Duration) {
     loop {
@@ -85,7 +97,7 @@ pub async fn monitor(db: DatabaseConnection, health: Arc<Health>, migrate: bool,
             } else {
                 match migration::run(&db).await {
                     Ok(ran) => {
-                        crate::startup::report_migrations(&ran);
+                        report_migrations(&ran);
                         health.migrated.store(true, Ordering::Relaxed);
                     }
                     Err(e) => tracing::warn!(error = %e, "migrations failed; retrying"),

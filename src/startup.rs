@@ -113,7 +113,7 @@ impl Application {
     async fn migrate_at_start(db: &DatabaseConnection) -> Result<bool, AppError> {
         match migration::run(db).await {
             Ok(ran) => {
-                report_migrations(&ran);
+                crate::health::report_migrations(&ran);
                 Ok(true)
             }
             Err(e) if !tokio::time::timeout(Duration::from_millis(500), db::is_ready(db)).await.unwrap_or(false) => {
@@ -229,17 +229,5 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
         {
             let _ = tokio::signal::ctrl_c().await;
         }
-    }
-}
-
-/// Logs what a migration run found: a newer release's schema is worth a warning (this release
-/// runs on it, but the newer one should come back).
-pub fn report_migrations(ran: &migration::Ran) {
-    match ran {
-        migration::Ran::Current => tracing::info!("migrations applied"),
-        migration::Ran::Newer(newer) => tracing::warn!(
-            ?newer,
-            "a newer release of passenger-api migrated this database; running on its schema, nothing applied"
-        ),
     }
 }
