@@ -57,13 +57,7 @@ async fn serve(config: Config) -> Result<(), AppError> {
 
 async fn migrate(config: &Config) -> Result<(), AppError> {
     let db = db::connect(config).await?;
-    let database = db::redact(&config.database_url);
-    match migration::run(&db).await? {
-        migration::Ran::Current => tracing::info!(database = %database, "migrations applied"),
-        migration::Ran::Newer(newer) => {
-            tracing::warn!(database = %database, ?newer, "a newer release migrated this database; nothing applied")
-        }
-    }
+    passenger_api::health::report_migrations(&migration::run(&db).await?);
     Ok(())
 }
 

@@ -149,3 +149,14 @@ impl Writer<'_> {
         }
     }
 }
+
+/// A migrated in-memory SQLite database on one connection (each connection would have its own),
+/// for the unit tests of this layer.
+#[cfg(test)]
+pub(crate) async fn memory_db() -> sea_orm::DatabaseConnection {
+    let mut options = sea_orm::ConnectOptions::new("sqlite::memory:");
+    options.max_connections(1).sqlx_logging(false);
+    let db = sea_orm::Database::connect(options).await.expect("in-memory SQLite");
+    migration::run(&db).await.expect("migrations");
+    db
+}

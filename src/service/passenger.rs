@@ -844,11 +844,8 @@ mod tests {
     #[tokio::test]
     async fn sqlite_pages_read_every_float_back_exactly() {
         use proptest::strategy::{Strategy, ValueTree};
-        use sea_orm::{ConnectOptions, Database, QueryOrder, QuerySelect, QueryTrait};
-        let mut options = ConnectOptions::new("sqlite::memory:");
-        options.max_connections(1).sqlx_logging(false);
-        let db = Database::connect(options).await.unwrap();
-        migration::run(&db).await.unwrap();
+        use sea_orm::{QueryOrder, QuerySelect, QueryTrait};
+        let db = crate::service::memory_db().await;
         let mut runner = proptest::test_runner::TestRunner::deterministic();
         let mut values: Vec<f64> = (0..3000)
             .map(|_| proptest::num::f64::ANY.new_tree(&mut runner).unwrap().current())

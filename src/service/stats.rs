@@ -227,16 +227,12 @@ fn read_row(row: &QueryResult, grouped: &[GroupKey], mean: Mean) -> Result<Group
 mod tests {
     use super::*;
     use crate::service::filter::{Field, Predicate};
-    use sea_orm::{ConnectOptions, Database};
 
     /// SQLite's plan for every grouping, and for a filter on a grouping column, reads the
     /// statistics index alone: the table would cost a random row lookup per passenger.
     #[tokio::test]
     async fn sqlite_reads_grouped_statistics_from_the_covering_index_alone() {
-        let mut options = ConnectOptions::new("sqlite::memory:");
-        options.max_connections(1).sqlx_logging(false);
-        let db = Database::connect(options).await.unwrap();
-        migration::run(&db).await.unwrap();
+        let db = crate::service::memory_db().await;
         let male = Filter::Leaf(Field::Sex, Predicate::Eq("male".into()));
         let groupings: [(&[GroupKey], Option<&Filter>); 4] = [
             (&[], None),
