@@ -184,6 +184,8 @@ mod pg_binary {
     }
 
     /// The raw bytes of column `i` (`None` for NULL); `Err` unless the row is in binary format.
+    /// Always inlined into [`model`]: it runs for every value of a page.
+    #[inline(always)]
     pub fn bytes(row: &PgRow, i: usize) -> Result<Option<&[u8]>, DbErr> {
         let value = row.try_get_raw(i).map_err(|e| DbErr::Type(e.to_string()))?;
         if value.format() != PgValueFormat::Binary {
@@ -286,11 +288,13 @@ pub async fn fetch(
     let backend = db.get_database_backend();
     if backend != sea_orm::DatabaseBackend::Sqlite {
         let rows = db.query_all_raw(backend.build(&query)).await?;
-        return rows
-            .iter()
-            .map(|r| ByPosition::from_query_result(r, "").map(|p| p.0))
-            .collect::<Result<_, _>>()
-            .map_err(Into::into);
+        // Sized up front: collecting fallible results cannot know the length, and a page of a
+        // thousand rows would otherwise be copied over again on every growth.
+        let mut models = Vec::with_capacity(rows.len());
+        for row in &rows {
+            models.push(ByPosition::from_query_result(row, "")?.0);
+        }
+        return Ok(models);
     }
     let page = Query::select()
         .expr_as(Expr::cust(SQLITE_PAGE_AS_JSON), Alias::new("page"))
