@@ -178,6 +178,7 @@ impl Executed {
         }
         if self.outcome == Outcome::Executed {
             member(out, "data");
+            out.reserve(crate::json::size_hint(&response.data) + 1);
             crate::json::write::<crate::json::Standard>(out, &response.data);
         }
         if !response.extensions.is_empty() {
