@@ -169,7 +169,24 @@ pub async fn insert(
     let written = written?;
     txn.commit().await.map_err(ServiceError::from)?;
     bar.finish_and_clear();
+    if !sqlite {
+        refresh_statistics(db).await;
+    }
     Ok(SeedOutcome::Inserted(written))
+}
+
+/// Refreshes PostgreSQL's statistics of the passengers table after a bulk load.
+const POSTGRES_ANALYZE: &str = r#"ANALYZE "passengers""#;
+
+/// Has PostgreSQL gather the table's statistics now rather than whenever autovacuum (if it is
+/// on at all) gets to it: until then the planner guesses the table's size from its pages, and
+/// for a freshly loaded table it guesses wrong (the 887 historical rows were read with a sort
+/// instead of the `seq` index). The rows are committed by then, so a failure is only logged
+/// (a role that does not own the table is not a failure: PostgreSQL skips it with a warning).
+async fn refresh_statistics(db: &DatabaseConnection) {
+    if let Err(error) = db.execute_unprepared(POSTGRES_ANALYZE).await {
+        tracing::warn!(%error, "seeded, but could not refresh the table's statistics (ANALYZE); autovacuum will");
+    }
 }
 
 const FIRST_NAMES: [&str; 16] = [
