@@ -179,27 +179,15 @@ async fn a_postgresql_seed_leaves_statistics_so_the_list_reads_the_seq_index() {
     };
     let test_db = TestDb::postgres(admin).await;
     let db = test_db.migrated().await;
-    let backend = db.get_database_backend();
-    let tuples = |db: sea_orm::DatabaseConnection| async move {
-        let row = db
-            .query_one_raw(sea_orm::Statement::from_string(
-                backend,
-                "SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'passengers'::regclass",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        row.try_get::<f64>("", "n").unwrap()
-    };
     // A new table has never been analysed (PostgreSQL 14 on: -1; earlier: 0).
-    assert!(tuples(db.clone()).await <= 0.0, "statistics before any seed");
+    assert!(planner_row_estimate(&db).await <= 0.0, "statistics before any seed");
     seed::insert(&db, titanic_rows(), false).await.unwrap();
-    assert_eq!(tuples(db.clone()).await, 887.0, "the seed's ANALYZE counted the rows");
+    assert_eq!(planner_row_estimate(&db).await, 887.0, "the seed's ANALYZE counted the rows");
 
     // What the legacy list and the first GraphQL page run: the index, not a sort of the table.
     let plan = db
         .query_all_raw(sea_orm::Statement::from_string(
-            backend,
+            db.get_database_backend(),
             r#"EXPLAIN SELECT * FROM "passengers" ORDER BY "seq" LIMIT 1001"#,
         ))
         .await
@@ -209,4 +197,11 @@ async fn a_postgresql_seed_leaves_statistics_so_the_list_reads_the_seq_index() {
         .collect::<Vec<_>>()
         .join("\n");
     assert!(plan.contains("Index Scan") && !plan.contains("Sort"), "plan after seeding:\n{plan}");
+}
+
+/// The planner's row count of the passengers table (`pg_class.reltuples`, which `ANALYZE` sets).
+async fn planner_row_estimate(db: &sea_orm::DatabaseConnection) -> f64 {
+    let sql = "SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'passengers'::regclass";
+    let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+    row.try_get::<f64>("", "n").unwrap()
 }
