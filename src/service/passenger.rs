@@ -174,59 +174,66 @@ macro_rules! by_position_unchecked {
 
 /// PostgreSQL's binary wire format of this table's column types, decoded in place: what sqlx
 /// does, without cloning each column's type information per value.
+///
+/// Every step answers a zero-sized [`NotBinary`] on failure, so that no intermediate result
+/// carries an error value through memory: the decoders run for every value of a page.
 mod pg_binary {
-    use sea_orm::DbErr;
     use sea_orm::sqlx::postgres::{PgRow, PgValueFormat};
     use sea_orm::sqlx::{Row as _, ValueRef as _};
 
-    fn bad(what: &str) -> DbErr {
-        DbErr::Type(format!("unexpected binary value for {what}"))
-    }
+    /// The row is not in the binary format of this table's columns (the caller decodes it
+    /// through sqlx instead, which names what is wrong).
+    pub struct NotBinary;
 
-    /// The raw bytes of column `i` (`None` for NULL); `Err` unless the row is in binary format.
-    /// Always inlined into [`model`]: it runs for every value of a page.
+    /// The raw bytes of column `i` (`None` for NULL), unless the row is not in binary format.
+    /// Always inlined into [`model`].
     #[inline(always)]
-    pub fn bytes(row: &PgRow, i: usize) -> Result<Option<&[u8]>, DbErr> {
-        let value = row.try_get_raw(i).map_err(|e| DbErr::Type(e.to_string()))?;
-        if value.format() != PgValueFormat::Binary {
-            return Err(DbErr::Type("text-format row".into()));
+    fn bytes(row: &PgRow, i: usize) -> Result<Option<&[u8]>, NotBinary> {
+        match row.try_get_raw(i) {
+            Ok(value) if value.format() == PgValueFormat::Binary => {
+                Ok(if value.is_null() { None } else { value.as_bytes().ok() })
+            }
+            _ => Err(NotBinary),
         }
-        if value.is_null() {
-            return Ok(None);
-        }
-        value.as_bytes().map(Some).map_err(|e| DbErr::Type(e.to_string()))
     }
 
-    pub fn int4(b: Option<&[u8]>) -> Result<Option<i32>, DbErr> {
-        b.map(|b| b.try_into().map(i32::from_be_bytes).map_err(|_| bad("int4"))).transpose()
+    #[inline(always)]
+    fn fixed<const N: usize>(b: &[u8]) -> Result<[u8; N], NotBinary> {
+        b.try_into().map_err(|_| NotBinary)
     }
 
-    pub fn int8(b: Option<&[u8]>) -> Result<i64, DbErr> {
-        b.ok_or_else(|| bad("int8"))?.try_into().map(i64::from_be_bytes).map_err(|_| bad("int8"))
+    #[inline(always)]
+    fn int4(b: Option<&[u8]>) -> Result<Option<i32>, NotBinary> {
+        b.map(|b| fixed(b).map(i32::from_be_bytes)).transpose()
     }
 
-    pub fn float8(b: Option<&[u8]>) -> Result<Option<f64>, DbErr> {
-        b.map(|b| b.try_into().map(f64::from_be_bytes).map_err(|_| bad("float8"))).transpose()
+    #[inline(always)]
+    fn int8(b: Option<&[u8]>) -> Result<i64, NotBinary> {
+        fixed(b.ok_or(NotBinary)?).map(i64::from_be_bytes)
     }
 
-    pub fn boolean(b: Option<&[u8]>) -> Result<Option<bool>, DbErr> {
-        b.map(|b| match b {
-            [v] => Ok(*v != 0),
-            _ => Err(bad("bool")),
-        })
-        .transpose()
+    #[inline(always)]
+    fn float8(b: Option<&[u8]>) -> Result<Option<f64>, NotBinary> {
+        b.map(|b| fixed(b).map(f64::from_be_bytes)).transpose()
     }
 
-    pub fn text(b: Option<&[u8]>) -> Result<Option<String>, DbErr> {
-        b.map(|b| std::str::from_utf8(b).map(str::to_owned).map_err(|_| bad("text"))).transpose()
+    #[inline(always)]
+    fn boolean(b: Option<&[u8]>) -> Result<Option<bool>, NotBinary> {
+        b.map(|b| fixed::<1>(b).map(|[v]| v != 0)).transpose()
     }
 
-    pub fn uuid(b: Option<&[u8]>) -> Result<uuid::Uuid, DbErr> {
-        uuid::Uuid::from_slice(b.ok_or_else(|| bad("uuid"))?).map_err(|_| bad("uuid"))
+    #[inline(always)]
+    fn text(b: Option<&[u8]>) -> Result<Option<String>, NotBinary> {
+        b.map(|b| std::str::from_utf8(b).map(str::to_owned).map_err(|_| NotBinary)).transpose()
     }
 
-    /// The row as a model; `Err` when it is not in the binary format these decoders read.
-    pub fn model(row: &PgRow) -> Result<super::passenger::Model, DbErr> {
+    #[inline(always)]
+    fn uuid(b: Option<&[u8]>) -> Result<uuid::Uuid, NotBinary> {
+        fixed(b.ok_or(NotBinary)?).map(uuid::Uuid::from_bytes)
+    }
+
+    /// The row as a model; [`NotBinary`] when it is not in the binary format these decoders read.
+    pub fn model(row: &PgRow) -> Result<super::passenger::Model, NotBinary> {
         Ok(super::passenger::Model {
             uuid: uuid(bytes(row, 0)?)?,
             survived: boolean(bytes(row, 1)?)?,

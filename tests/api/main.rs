@@ -6,6 +6,7 @@
 mod adoption;
 mod cache;
 mod cli;
+mod decoding;
 mod graphql;
 mod group_commit;
 mod health;

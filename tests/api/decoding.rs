@@ -1,0 +1,81 @@
+//! The service's own row decoders (by position; PostgreSQL's binary format read in place; a
+//! SQLite page read as one JSON value) return exactly what sea-orm's generic decoding by
+//! column name returns, value for value, NULLs and extremes included.
+
+use entity::passenger::{Column, Entity, Model};
+use passenger_api::service::PassengerData;
+use passenger_api::service::passenger::{fetch, insert_all};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, QueryTrait};
+
+use crate::helpers::TestDb;
+
+/// Rows that put every column through its edge cases, each column with values of its own so
+/// that a decoder reading the wrong column cannot agree by chance.
+fn awkward_rows() -> Vec<PassengerData> {
+    let everything = |i: i32, f: f64| PassengerData {
+        survived: Some(i % 2 == 0),
+        passenger_class: Some(i),
+        name: Some(format!("Zoë “Ship” 🚢 {i}")),
+        sex: Some(if i % 2 == 0 { "female".into() } else { "male".into() }),
+        age: Some(f),
+        siblings_or_spouses_aboard: Some(i.wrapping_add(1)),
+        parents_or_children_aboard: Some(i.wrapping_sub(7)),
+        fare: Some(-f / 3.0),
+    };
+    vec![
+        // NULL in every nullable column.
+        PassengerData::default(),
+        everything(i32::MIN, f64::MAX),
+        everything(i32::MAX, f64::MIN_POSITIVE),
+        everything(0, 0.0),
+        everything(-1, 5e-324),
+        everything(3, 0.42),
+        PassengerData { name: Some(String::new()), sex: Some(String::new()), ..Default::default() },
+        PassengerData { name: Some("n".repeat(150)), fare: Some(512.3292), ..Default::default() },
+        PassengerData { survived: Some(false), age: Some(71.2833), ..Default::default() },
+    ]
+}
+
+#[tokio::test]
+async fn the_services_page_decoder_reads_what_sea_orm_reads_for_every_column() {
+    let test_db = TestDb::new().await;
+    let db = test_db.migrated().await;
+    let rows = awkward_rows();
+    insert_all(&db, rows.clone(), |_| ()).await.unwrap();
+    // A version other than the first, so that the column is read rather than assumed.
+    let bump = r#"UPDATE "passengers" SET "version" = 41 WHERE "seq" = (SELECT min("seq") + 1 FROM "passengers")"#;
+    assert_eq!(db.execute_unprepared(bump).await.unwrap().rows_affected(), 1);
+
+    let query = Entity::find().order_by_asc(Column::Seq);
+    let expected: Vec<Model> = query.clone().all(&db).await.unwrap();
+    let read = fetch(&db, query.into_query()).await.unwrap();
+
+    assert_eq!(read.len(), rows.len());
+    assert_eq!(expected.len(), rows.len());
+    for (ours, theirs) in read.iter().zip(&expected) {
+        assert_eq!(ours, theirs);
+        // Bit for bit (`==` would let 0.0 and -0.0, or two NaN payloads, pass).
+        assert_eq!(ours.age.map(f64::to_bits), theirs.age.map(f64::to_bits));
+        assert_eq!(ours.fare.map(f64::to_bits), theirs.fare.map(f64::to_bits));
+    }
+    // And the values are the ones written, not just two decoders agreeing on something else
+    // (zero's sign aside: SQLite stores an integral float as an integer).
+    let same = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => a.to_bits() == b.to_bits() || (a == 0.0 && b == 0.0),
+        (a, b) => a.is_none() && b.is_none(),
+    };
+    for (row, data) in read.iter().zip(&rows) {
+        assert_eq!(row.survived, data.survived);
+        assert_eq!(row.passenger_class, data.passenger_class);
+        assert_eq!(row.name, data.name);
+        assert_eq!(row.sex, data.sex);
+        assert!(same(row.age, data.age), "age {:?} read as {:?}", data.age, row.age);
+        assert_eq!(row.siblings_or_spouses_aboard, data.siblings_or_spouses_aboard);
+        assert_eq!(row.parents_or_children_aboard, data.parents_or_children_aboard);
+        assert!(same(row.fare, data.fare), "fare {:?} read as {:?}", data.fare, row.fare);
+    }
+    let versions: Vec<i64> = read.iter().map(|r| r.version).collect();
+    assert_eq!(versions, [1, 41, 1, 1, 1, 1, 1, 1, 1]);
+    let seqs: Vec<i64> = read.iter().map(|r| r.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in insertion order: {seqs:?}");
+}
