@@ -172,8 +172,8 @@ macro_rules! by_position_unchecked {
     }};
 }
 
-/// PostgreSQL's binary wire format of this table's column types, decoded in place: what sqlx
-/// does, without cloning each column's type information per value.
+/// PostgreSQL's binary wire format of this table's column types, decoded in place from each
+/// value's raw bytes: what sqlx's decoding does, without its type check per value.
 ///
 /// Every step answers a zero-sized [`NotBinary`] on failure, so that no intermediate result
 /// carries an error value through memory: the decoders run for every value of a page.
