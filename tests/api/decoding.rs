@@ -54,7 +54,7 @@ async fn the_services_page_decoder_reads_what_sea_orm_reads_for_every_column() {
     assert_eq!(expected.len(), rows.len());
     for (ours, theirs) in read.iter().zip(&expected) {
         assert_eq!(ours, theirs);
-        // Bit for bit (`==` would let 0.0 and -0.0, or two NaN payloads, pass).
+        // Bit for bit (`==` takes 0.0 and -0.0 for the same value).
         assert_eq!(ours.age.map(f64::to_bits), theirs.age.map(f64::to_bits));
         assert_eq!(ours.fare.map(f64::to_bits), theirs.fare.map(f64::to_bits));
     }
