@@ -191,7 +191,10 @@ mod pg_binary {
     fn bytes(row: &PgRow, i: usize) -> Result<Option<&[u8]>, NotBinary> {
         match row.try_get_raw(i) {
             Ok(value) if value.format() == PgValueFormat::Binary => {
-                Ok(if value.is_null() { None } else { value.as_bytes().ok() })
+                if value.is_null() {
+                    return Ok(None);
+                }
+                value.as_bytes().map(Some).map_err(|_| NotBinary)
             }
             _ => Err(NotBinary),
         }
