@@ -213,6 +213,21 @@ mod tests {
         assert_eq!(new_sqlite_file("postgres://u@127.0.0.1/db"), None);
     }
 
+    /// The build settings of `.cargo/config.toml` reach the bundled SQLite: without them the
+    /// full list runs markedly slower (see there), and nothing else would notice.
+    #[tokio::test]
+    async fn the_bundled_sqlite_has_the_build_settings() {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Sqlite, "PRAGMA compile_options"))
+            .await
+            .unwrap();
+        let options: Vec<String> = rows.iter().map(|row| row.try_get_by_index(0).unwrap()).collect();
+        for wanted in ["DEFAULT_MEMSTATUS=0", "ENABLE_QPSG"] {
+            assert!(options.iter().any(|o| o == wanted), "{wanted} missing from {options:?}");
+        }
+    }
+
     #[test]
     fn redact_never_echoes_an_unparsable_url() {
         assert_eq!(redact("not a url :s3cr3t@"), "<unparsable database URL>");
