@@ -16,6 +16,17 @@ use crate::config::Config;
 /// of the largest size and then some).
 const SQLITE_ROW_BUFFER: usize = 1024;
 
+/// The page cache of each SQLite connection (`PRAGMA cache_size`; negative is KiB): 512 KiB,
+/// 128 pages, a quarter of SQLite's default. The operating system already caches the file
+/// once for all connections; this copy is per connection, and only the pages a connection
+/// reads again and again (the roots and inner pages of the indexes, which fit many times
+/// over) gain from it, while it fills up on any table larger than itself. With the default
+/// 2 MB, 20 concurrent lists of 1M rows (16 readers) peaked at 113–118 MiB, 68–85 of them
+/// SQLite's heaps; at 512 KiB, 62–69 MiB (three alternating rounds). Pages and lookups ran as
+/// fast (five alternating rounds, 1M rows, 16 connections: 100-row pages at the start and
+/// 999,900 rows deep, means within 1%).
+pub const SQLITE_CACHE_SIZE: &str = "-512";
+
 /// How long an SQLite statement waits for a competing writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -92,6 +103,7 @@ async fn open(
                 // sqlx runs each SQLite connection on a thread of its own and hands rows over
                 // a channel; a page of rows in one go saves a thread switch per row.
                 .row_buffer_size(SQLITE_ROW_BUFFER)
+                .pragma("cache_size", SQLITE_CACHE_SIZE)
         });
     } else {
         options.connect_lazy(true);

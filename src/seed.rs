@@ -122,7 +122,8 @@ fn parse_num<T: std::str::FromStr>(value: Option<&str>, column: &str) -> Result<
 /// Imports of at least this many rows show a progress bar and, on SQLite, get a larger page cache.
 const LARGE_IMPORT: usize = 10_000;
 
-/// SQLite page cache of a large import: 64 MiB (negative sizes are KiB; the default is 2,000).
+/// SQLite page cache of a large import: 64 MiB (negative sizes are KiB; a connection's own is
+/// [`crate::db::SQLITE_CACHE_SIZE`]).
 const SQLITE_IMPORT_CACHE: &str = "PRAGMA cache_size = -65536";
 
 /// Inserts `rows` in one transaction, showing a progress bar on a terminal.
@@ -153,15 +154,18 @@ pub async fn insert(
         // session); caches still hear that the table changed.
         txn.execute_unprepared("SET LOCAL passenger_api.quiet = 'on'").await.map_err(ServiceError::from)?;
     } else if large {
-        // New rows land at random places in the uuid and statistics indexes; with SQLite's
-        // default 2 MB page cache most of those inserts would read and write pages on disk.
+        // New rows land at random places in the uuid and statistics indexes; with a
+        // connection's small page cache most of those inserts would read and write pages on disk.
         txn.execute_unprepared(SQLITE_IMPORT_CACHE).await.map_err(ServiceError::from)?;
     }
     let written = passenger::insert_all(&txn, rows, |n| bar.inc(n)).await;
     if sqlite && large {
-        // The connection goes back to the pool with SQLite's default cache, whether the
-        // import succeeded or not.
-        let reset = txn.execute_unprepared("PRAGMA cache_size = -2000").await.map_err(ServiceError::from);
+        // The connection goes back to the pool with its usual cache, whether the import
+        // succeeded or not.
+        let reset = txn
+            .execute_unprepared(&format!("PRAGMA cache_size = {}", crate::db::SQLITE_CACHE_SIZE))
+            .await
+            .map_err(ServiceError::from);
         if written.is_ok() {
             reset?;
         }

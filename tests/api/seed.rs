@@ -88,23 +88,28 @@ async fn synthetic_seeding_inserts_the_requested_number_of_rows() {
 }
 
 /// A large SQLite import runs with a larger page cache, and hands its connection back to the
-/// pool with SQLite's default one.
+/// pool with the service's own one (see `db::SQLITE_CACHE_SIZE`).
 #[tokio::test]
-async fn a_large_sqlite_import_leaves_its_connection_with_the_default_page_cache() {
+async fn a_large_sqlite_import_leaves_its_connection_with_the_service_page_cache() {
     let test_db = TestDb::sqlite();
-    let mut options = sea_orm::ConnectOptions::new(format!("{}?mode=rwc", test_db.url));
-    options.max_connections(1).sqlx_logging(false);
-    let db = sea_orm::Database::connect(options).await.unwrap();
+    let mut config = passenger_api::config::Config::with_database_url(&test_db.url);
+    config.db_max_connections = 1;
+    let db = passenger_api::db::connect(&config).await.unwrap();
     migration::run(&db).await.unwrap();
+    let cache_size = async || {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Sqlite, "PRAGMA cache_size"))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    };
+    let service_cache: i64 = passenger_api::db::SQLITE_CACHE_SIZE.parse().unwrap();
+    assert_eq!(cache_size().await, service_cache);
     let outcome = seed::insert(&db, seed::synthetic(10_000, 2).collect(), false).await.unwrap();
     assert_eq!(outcome, SeedOutcome::Inserted(10_000));
     assert_eq!(passenger::Entity::find().count(&db).await.unwrap(), 10_000);
-    let cache = db
-        .query_one_raw(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Sqlite, "PRAGMA cache_size"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(cache.try_get_by_index::<i64>(0).unwrap(), -2000);
+    assert_eq!(cache_size().await, service_cache);
 }
 
 /// The exact legacy bytes of a passenger object with `uuid`.
