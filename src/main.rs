@@ -58,6 +58,7 @@ async fn serve(config: Config) -> Result<(), AppError> {
 async fn migrate(config: &Config) -> Result<(), AppError> {
     let db = db::connect(config).await?;
     passenger_api::health::report_migrations(&migration::run(&db).await?);
+    db::checkpoint(&db).await;
     Ok(())
 }
 
@@ -90,6 +91,7 @@ async fn seed(config: &Config, args: SeedArgs) -> Result<(), AppError> {
         SeedOutcome::Inserted(n) => tracing::info!(rows = n, elapsed = ?started.elapsed(), source = %source, "seeded"),
         SeedOutcome::SkippedNonEmpty(n) => tracing::info!(existing = n, "table not empty; nothing seeded (--if-empty)"),
     }
+    db::checkpoint(&db).await;
     Ok(())
 }
 

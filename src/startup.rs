@@ -154,6 +154,7 @@ impl Application {
                 file = %path.display(),
                 "new database: loaded the bundled historical passengers (NO_SEED=true turns this off)"
             );
+            db::checkpoint(db).await;
         }
         Ok(())
     }
@@ -169,8 +170,18 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish for at most the
-    /// configured shutdown timeout.
+    /// configured shutdown timeout, and leaves an SQLite database whole in its file
+    /// ([`db::checkpoint`]).
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), AppError> {
+        let write = self.state.db.write.clone();
+        let result = self.serve(shutdown).await;
+        db::checkpoint(&write).await;
+        result
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish for at most the
+    /// configured shutdown timeout.
+    async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), AppError> {
         let deadline = self.state.config.shutdown_timeout();
         let delay = self.state.config.shutdown_delay();
         let health = self.state.health.clone();

@@ -3,7 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{TestDb, titanic_csv};
+use crate::helpers::{TestDb, names_in_file_alone, titanic_csv};
 
 const BIN: &str = env!("CARGO_BIN_EXE_passenger-api");
 
@@ -98,6 +98,24 @@ async fn seed_without_a_file_loads_the_bundled_passengers_and_if_empty_then_writ
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing seeded"));
     assert_eq!(passenger_api::service::passenger::count(&db).await.unwrap(), 887);
+}
+
+/// `seed` and `migrate` leave an SQLite database whole in its file: a copy of the file alone
+/// (a backup made by `cp`) holds every passenger.
+#[test]
+fn seed_and_migrate_leave_the_sqlite_file_whole_without_its_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("copied.db");
+    let url = format!("sqlite://{}", path.display());
+    let out = run(&["migrate"], &url);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    assert!(runtime.block_on(names_in_file_alone(&path)).is_empty());
+    let out = run(&["seed"], &url);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let names = runtime.block_on(names_in_file_alone(&path));
+    assert_eq!(names.len(), 887);
+    assert_eq!(names[0], "Mr. Owen Harris Braund");
 }
 
 #[test]

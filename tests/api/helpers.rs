@@ -112,6 +112,27 @@ pub fn titanic_rows() -> Vec<passenger_api::service::PassengerData> {
     passenger_api::seed::bundled().expect("the bundled dataset parses")
 }
 
+/// The names of the passengers an SQLite database file holds by itself: the file alone is
+/// copied (not its `-wal` log) and read, as a backup made by copying it would be. Also
+/// asserts the log is gone or empty.
+pub async fn names_in_file_alone(path: &std::path::Path) -> Vec<String> {
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    let wal_size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(wal_size, 0, "{} still holds {wal_size} bytes", wal.display());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(path, &copy).expect("copy the database file");
+    let db = Database::connect(format!("sqlite://{}?mode=ro", copy.display())).await.expect("open the copy");
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            "SELECT name FROM passengers ORDER BY seq",
+        ))
+        .await
+        .expect("read the copy");
+    rows.iter().map(|row| row.try_get_by_index::<Option<String>>(0).unwrap().unwrap_or_default()).collect()
+}
+
 /// A running server on a random port with its own database.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`.

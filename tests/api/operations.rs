@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, names_in_file_alone, spawn_app, spawn_app_with};
 use crate::rest::{README_BODY, body_with, call, count, post_json};
 
 async fn graphql(app: &TestApp, query: &str, token: Option<&str>) -> Value {
@@ -264,14 +264,17 @@ async fn fifty_concurrent_writers_each_land_exactly_once() {
     }
 }
 
+/// Also: a server on a new SQLite file leaves it whole, after seeding it at start and with
+/// every write once stopped, so a copy of the file alone holds every passenger.
 #[test]
-fn sigterm_lets_an_in_flight_request_finish_and_refuses_new_connections() {
+fn sigterm_lets_an_in_flight_request_finish_refuses_new_connections_and_leaves_the_file_whole() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_passenger-api"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", format!("sqlite://{}", dir.path().join("db.sqlite").display()))
+        .env("DATABASE_URL", format!("sqlite://{}", path.display()))
         .env("LOG_FORMAT", "json")
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -284,6 +287,7 @@ fn sigterm_lets_an_in_flight_request_finish_and_refuses_new_connections() {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        assert_eq!(names_in_file_alone(&path).await.len(), 887, "the seeded rows are not in the file");
         let in_flight = slow_post(&address).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
@@ -298,6 +302,9 @@ fn sigterm_lets_an_in_flight_request_finish_and_refuses_new_connections() {
     });
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
+    let names = runtime.block_on(names_in_file_alone(&path));
+    assert_eq!(names.len(), 888);
+    assert_eq!(names.last().map(String::as_str), Some("Post-Test-Name"));
 }
 
 #[test]
