@@ -206,7 +206,7 @@ struct Gathered<'a> {
 }
 
 /// Whether `@skip`/`@include` leave this selection out.
-fn skipped(directives: &[Positioned<Directive>], variables: &Variables) -> ServerResult<bool> {
+pub(super) fn skipped(directives: &[Positioned<Directive>], variables: &Variables) -> ServerResult<bool> {
     for directive in directives {
         let include = match directive.node.name.node.as_str() {
             "skip" => false,

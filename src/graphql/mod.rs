@@ -7,6 +7,7 @@
 //! (see that module for what happens to an operation, step by step).
 
 pub mod access;
+pub mod columns;
 pub mod cost;
 pub mod documents;
 pub mod error;

@@ -6,6 +6,7 @@ use async_graphql::{Context, MergedObject, Object, Result};
 use uuid::Uuid;
 
 use super::Settings;
+use super::columns::{self, CursorsUnread};
 use super::error::{GqlResult, bad_input, service_error};
 use super::inputs::{PassengerFilter, PassengerGroupBy, PassengerOrder};
 use super::loaders::Passengers;
@@ -90,6 +91,7 @@ impl PassengerQuery {
             before,
             first: page_size(ctx, "first", first)?,
             last: page_size(ctx, "last", last)?,
+            columns: columns::of_connection(ctx),
         };
         let page = match ctx.data_opt::<Snapshot>() {
             Some(snapshot) => page::page(snapshot.0.as_ref(), &request, DEFAULT_PAGE_SIZE).await,
@@ -102,6 +104,7 @@ impl PassengerQuery {
             has_next_page: page.has_next_page,
             has_previous_page: page.has_previous_page,
             filter: request.filter,
+            cursors: ctx.data_opt::<CursorsUnread>().is_none(),
         })
     }
 

@@ -232,6 +232,9 @@ pub struct PassengerConnection {
     pub has_previous_page: bool,
     /// The filter, kept to count the whole result on demand.
     pub filter: Option<Filter>,
+    /// The cursors can be made: false when the caller said it reads none
+    /// ([`super::columns::CursorsUnread`]), so that the rows may lack their insertion numbers.
+    pub cursors: bool,
 }
 
 /// A page of passengers (Relay cursor connection): the passengers, their cursors, where the
@@ -239,8 +242,11 @@ pub struct PassengerConnection {
 #[Object]
 impl PassengerConnection {
     /// The passengers of this page with their cursors.
-    async fn edges(&self) -> EdgeList {
-        EdgeList { rows: self.rows.clone(), ordering: self.ordering.clone() }
+    async fn edges(&self) -> Result<EdgeList> {
+        if !self.cursors {
+            return Err("this request reads no cursor, so it cannot select edges".into());
+        }
+        Ok(EdgeList { rows: self.rows.clone(), ordering: self.ordering.clone() })
     }
 
     /// The passengers of this page.
@@ -253,8 +259,8 @@ impl PassengerConnection {
         PageInfo {
             has_next_page: self.has_next_page,
             has_previous_page: self.has_previous_page,
-            start_cursor: self.rows.first().map(|r| self.ordering.cursor(r)),
-            end_cursor: self.rows.last().map(|r| self.ordering.cursor(r)),
+            start_cursor: self.rows.first().filter(|_| self.cursors).map(|r| self.ordering.cursor(r)),
+            end_cursor: self.rows.last().filter(|_| self.cursors).map(|r| self.ordering.cursor(r)),
         }
     }
 

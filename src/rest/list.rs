@@ -24,13 +24,16 @@ use super::operations;
 use super::{legacy_json, unavailable};
 use crate::cache::Stored;
 use crate::graphql::access::Caller;
+use crate::graphql::columns::CursorsUnread;
 use crate::service::Snapshot;
 use crate::state::AppState;
 
 /// One page of the list: its passengers in the legacy form (`[…]`, as the fast path wrote
-/// them), and the cursor of the next page when there is one.
+/// them), whether more follow, and the cursor of the next page when there is one and it was
+/// read.
 struct Page {
     list: Bytes,
+    more: bool,
     next: Option<String>,
 }
 
@@ -41,6 +44,9 @@ impl Page {
     }
 }
 
+/// Reads the page after `after`, from `snapshot` when given. Without one, the page is only a
+/// first look (a longer list is read again from a snapshot), so its cursor is not read: on
+/// PostgreSQL its rows then come without their insertion numbers.
 async fn page(
     state: &AppState,
     caller: Caller,
@@ -49,8 +55,9 @@ async fn page(
 ) -> Result<Page, Response> {
     let variables = json!({ "first": state.config.max_page_size.max(1), "after": after });
     let mut request = operations::LIST_PASSENGERS.request(variables);
-    if let Some(snapshot) = snapshot {
-        request = request.data(snapshot.clone());
+    match snapshot {
+        Some(snapshot) => request = request.data(snapshot.clone()),
+        None => request = request.data(CursorsUnread),
     }
     let data = run_request(state, caller, &operations::LIST_PASSENGERS, request).await?;
     let connection = field(data, "passengers");
@@ -69,11 +76,12 @@ async fn page(
             Bytes::from(text)
         }
     };
-    let next = match (field(page_info.clone(), "hasNextPage"), field(page_info, "endCursor")) {
-        (Value::Boolean(true), Value::String(cursor)) => Some(cursor),
+    let more = field(page_info.clone(), "hasNextPage") == Value::Boolean(true);
+    let next = match field(page_info, "endCursor") {
+        Value::String(cursor) if more => Some(cursor),
         _ => None,
     };
-    Ok(Page { list, next })
+    Ok(Page { list, more, next })
 }
 
 /// `GET /passengerlist` (and `HEAD`, which answers the length of the same bytes).
@@ -88,7 +96,7 @@ pub async fn list_passengers(State(state): State<AppState>, method: Method, head
         Ok(page) => page,
         Err(response) => return response,
     };
-    if first.next.is_none() {
+    if !first.more {
         // The fast path left room for the newline: no copy.
         let mut body = Vec::from(first.list);
         body.push(b'\n');

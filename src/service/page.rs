@@ -10,7 +10,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use entity::passenger::{Column, Entity, Model};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, NullOrdering, Order};
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, EntityTrait, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Select, Value,
+};
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
@@ -219,6 +222,35 @@ fn is_null(value: &Value) -> bool {
     ) || matches!(value, Value::Uuid(None))
 }
 
+/// The stored columns a page reads beyond a passenger's fields, always a prefix of the
+/// table's columns in declaration order.
+///
+/// PostgreSQL sends, and the service decodes, every value of every row a page reads, so a page
+/// leaves out what its reader will not use: the row version, and the insertion number when no
+/// cursor under insertion order is made. SQLite's page is one text built in-process and always
+/// holds every column.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Columns {
+    /// The passenger's fields only: the rows' `seq` and `version` are 0.
+    Fields,
+    /// The fields and the insertion number: the rows' `version` is 0.
+    Insertion,
+    /// Every column.
+    #[default]
+    All,
+}
+
+impl Columns {
+    /// How many of the table's columns, in declaration order, these are.
+    fn count(self) -> usize {
+        match self {
+            Self::Fields => 9,
+            Self::Insertion => 10,
+            Self::All => 11,
+        }
+    }
+}
+
 /// Which slice of the ordered, filtered rows to return (Relay connection arguments).
 #[derive(Debug, Clone, Default)]
 pub struct PageRequest {
@@ -234,6 +266,8 @@ pub struct PageRequest {
     pub first: Option<u64>,
     /// …or the last N of them.
     pub last: Option<u64>,
+    /// The columns the caller reads (it may read more: what the page itself needs is added).
+    pub columns: Columns,
 }
 
 /// One page of rows.
@@ -269,7 +303,8 @@ pub async fn page(db: &impl ConnectionTrait, request: &PageRequest, default_size
 
     let backwards = request.last.is_some() && request.first.is_none();
     let size = if backwards { request.last } else { request.first }.unwrap_or(default_size);
-    let query = ordering.apply(Entity::find().filter(window), backwards).limit(size + 1);
+    let query =
+        ordering.apply(select(backend, needed_columns(request, ordering)).filter(window), backwards).limit(size + 1);
     let mut rows = super::passenger::fetch(db, query.into_query()).await?;
     let more = rows.len() as u64 > size;
     rows.truncate(size as usize);
@@ -297,6 +332,26 @@ pub async fn page(db: &impl ConnectionTrait, request: &PageRequest, default_size
         has_previous_page = true;
     }
     Ok(Page { rows, has_next_page, has_previous_page })
+}
+
+/// The columns a page reads: the caller's, with the insertion number when the page compares
+/// its edge row with a cursor under insertion order, and without it when no cursor holds it.
+fn needed_columns(request: &PageRequest, ordering: &Ordering) -> Columns {
+    let insertion = ordering.0.iter().any(|s| s.key == SortKey::Insertion);
+    let from_cursor = request.after.is_some() || request.before.is_some();
+    match request.columns {
+        Columns::Fields if insertion && from_cursor => Columns::Insertion,
+        Columns::Insertion if !insertion => Columns::Fields,
+        columns => columns,
+    }
+}
+
+/// Every row of the table, with `columns` on PostgreSQL and every column elsewhere.
+fn select(backend: DatabaseBackend, columns: Columns) -> Select<Entity> {
+    if columns == Columns::All || backend != DatabaseBackend::Postgres {
+        return Entity::find();
+    }
+    Entity::find().select_only().columns(Column::iter().take(columns.count()))
 }
 
 async fn exists(db: &impl ConnectionTrait, filter: Option<Condition>, side: Condition) -> Result<bool, ServiceError> {

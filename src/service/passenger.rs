@@ -145,7 +145,9 @@ impl PassengerPatch {
 
 /// A row read by column position rather than by name: `Entity::find()` selects the columns in
 /// their declaration order, and reading by position spares a name lookup per column per row,
-/// which shows when a page holds a thousand rows.
+/// which shows when a page holds a thousand rows. A page on PostgreSQL may read only the first
+/// nine or ten columns ([`super::page::Columns`]): the insertion number and the version it
+/// leaves out are 0.
 pub struct ByPosition(pub passenger::Model);
 
 /// Decodes the columns of a sqlx row by position, skipping sqlx's per-value type check (the
@@ -166,8 +168,8 @@ macro_rules! by_position_unchecked {
             siblings_or_spouses_aboard: row.try_get_unchecked(6).map_err(err)?,
             parents_or_children_aboard: row.try_get_unchecked(7).map_err(err)?,
             fare: row.try_get_unchecked(8).map_err(err)?,
-            seq: row.try_get_unchecked(9).map_err(err)?,
-            version: row.try_get_unchecked(10).map_err(err)?,
+            seq: if row.len() > 9 { row.try_get_unchecked(9).map_err(err)? } else { 0 },
+            version: if row.len() > 10 { row.try_get_unchecked(10).map_err(err)? } else { 0 },
         }
     }};
 }
@@ -247,8 +249,8 @@ mod pg_binary {
             siblings_or_spouses_aboard: int4(bytes(row, 6)?)?,
             parents_or_children_aboard: int4(bytes(row, 7)?)?,
             fare: float8(bytes(row, 8)?)?,
-            seq: int8(bytes(row, 9)?)?,
-            version: int8(bytes(row, 10)?)?,
+            seq: if row.len() > 9 { int8(bytes(row, 9)?)? } else { 0 },
+            version: if row.len() > 10 { int8(bytes(row, 10)?)? } else { 0 },
         })
     }
 }
@@ -280,8 +282,8 @@ impl sea_orm::FromQueryResult for ByPosition {
     }
 }
 
-/// The rows `query` (a `SELECT` of every column of the table, in declaration order) returns,
-/// in its order.
+/// The rows `query` (a `SELECT` of the table's columns in declaration order: every one, or on
+/// PostgreSQL the first nine or ten) returns, in its order.
 ///
 /// On SQLite, sqlx runs each connection on a thread of its own and hands every row over a
 /// channel, a thread switch per row that dominates a page of a thousand. So there the page

@@ -1,6 +1,7 @@
 //! GraphQL behaviour, tested by executing operations against the schema and comparing JSON;
 //! transport behaviour over a real HTTP server.
 
+mod columns;
 mod dataloader;
 mod fast_path;
 mod filters;
