@@ -18,6 +18,7 @@ use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
 use super::filter::{Field, Filter};
+pub use super::passenger::Columns;
 use super::{ServiceError, ValidationError};
 
 /// What a page can be sorted by.
@@ -222,35 +223,6 @@ fn is_null(value: &Value) -> bool {
     ) || matches!(value, Value::Uuid(None))
 }
 
-/// The stored columns a page reads beyond a passenger's fields, always a prefix of the
-/// table's columns in declaration order.
-///
-/// PostgreSQL sends, and the service decodes, every value of every row a page reads, so a page
-/// leaves out what its reader will not use: the row version, and the insertion number when no
-/// cursor under insertion order is made. SQLite's page is one text built in-process and always
-/// holds every column.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Columns {
-    /// The passenger's fields only: the rows' `seq` and `version` are 0.
-    Fields,
-    /// The fields and the insertion number: the rows' `version` is 0.
-    Insertion,
-    /// Every column.
-    #[default]
-    All,
-}
-
-impl Columns {
-    /// How many of the table's columns, in declaration order, these are.
-    fn count(self) -> usize {
-        match self {
-            Self::Fields => 9,
-            Self::Insertion => 10,
-            Self::All => 11,
-        }
-    }
-}
-
 /// Which slice of the ordered, filtered rows to return (Relay connection arguments).
 #[derive(Debug, Clone, Default)]
 pub struct PageRequest {
@@ -303,9 +275,9 @@ pub async fn page(db: &impl ConnectionTrait, request: &PageRequest, default_size
 
     let backwards = request.last.is_some() && request.first.is_none();
     let size = if backwards { request.last } else { request.first }.unwrap_or(default_size);
-    let query =
-        ordering.apply(select(backend, needed_columns(request, ordering)).filter(window), backwards).limit(size + 1);
-    let mut rows = super::passenger::fetch(db, query.into_query()).await?;
+    let columns = needed_columns(request, ordering);
+    let query = ordering.apply(select(backend, columns).filter(window), backwards).limit(size + 1);
+    let mut rows = super::passenger::fetch(db, query.into_query(), columns).await?;
     let more = rows.len() as u64 > size;
     rows.truncate(size as usize);
     if backwards {
@@ -346,7 +318,8 @@ fn needed_columns(request: &PageRequest, ordering: &Ordering) -> Columns {
     }
 }
 
-/// Every row of the table, with `columns` on PostgreSQL and every column elsewhere.
+/// Every row of the table, with `columns` on PostgreSQL and every column elsewhere (SQLite's
+/// page leaves them out of its text instead: [`super::passenger::fetch`]).
 fn select(backend: DatabaseBackend, columns: Columns) -> Select<Entity> {
     if columns == Columns::All || backend != DatabaseBackend::Postgres {
         return Entity::find();

@@ -143,10 +143,39 @@ impl PassengerPatch {
     }
 }
 
+/// The stored columns a page reads beyond a passenger's fields, always a prefix of the
+/// table's columns in declaration order.
+///
+/// Every value of every row a page reads costs: PostgreSQL sends it and the service decodes
+/// it; SQLite turns it into text for the one JSON text a page is read as, and the service
+/// parses it. So a page leaves out what its reader will not use: the row version, and the
+/// insertion number when no cursor under insertion order is made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Columns {
+    /// The passenger's fields only: the rows' `seq` and `version` are 0.
+    Fields,
+    /// The fields and the insertion number: the rows' `version` is 0.
+    Insertion,
+    /// Every column.
+    #[default]
+    All,
+}
+
+impl Columns {
+    /// How many of the table's columns, in declaration order, these are.
+    pub(super) fn count(self) -> usize {
+        match self {
+            Self::Fields => 9,
+            Self::Insertion => 10,
+            Self::All => 11,
+        }
+    }
+}
+
 /// A row read by column position rather than by name: `Entity::find()` selects the columns in
 /// their declaration order, and reading by position spares a name lookup per column per row,
 /// which shows when a page holds a thousand rows. A page on PostgreSQL may read only the first
-/// nine or ten columns ([`super::page::Columns`]): the insertion number and the version it
+/// nine or ten columns ([`Columns`]): the insertion number and the version it
 /// leaves out are 0.
 pub struct ByPosition(pub passenger::Model);
 
@@ -283,7 +312,8 @@ impl sea_orm::FromQueryResult for ByPosition {
 }
 
 /// The rows `query` (a `SELECT` of the table's columns in declaration order: every one, or on
-/// PostgreSQL the first nine or ten) returns, in its order.
+/// PostgreSQL the first nine or ten) returns, in its order, with `columns` read (the insertion
+/// number and the version left out are 0; on SQLite the page's text leaves them out).
 ///
 /// On SQLite, sqlx runs each connection on a thread of its own and hands every row over a
 /// channel, a thread switch per row that dominates a page of a thousand. So there the page
@@ -292,6 +322,7 @@ impl sea_orm::FromQueryResult for ByPosition {
 pub async fn fetch(
     db: &impl ConnectionTrait,
     query: sea_orm::sea_query::SelectStatement,
+    columns: Columns,
 ) -> Result<Vec<passenger::Model>, ServiceError> {
     use sea_orm::{
         FromQueryResult,
@@ -309,7 +340,7 @@ pub async fn fetch(
         return Ok(models);
     }
     let page = Query::select()
-        .expr_as(Expr::cust(SQLITE_PAGE_AS_JSON), Alias::new("page"))
+        .expr_as(Expr::cust(sqlite_page_as_json(columns)), Alias::new("page"))
         .from_subquery(query, Alias::new("p"))
         .to_owned();
     let Some(row) = db.query_one_raw(backend.build(&page)).await? else { return Ok(Vec::new()) };
@@ -319,16 +350,32 @@ pub async fn fetch(
 
 /// One JSON array of the page's rows, each an array of the columns in declaration order (a
 /// fixed expression over the subquery `p`; no value of a request is part of it), each float as
-/// two values (see [`sqlite_float!`]). The ORDER BY with LIMIT of the subquery makes SQLite
-/// produce its rows in that order, and the aggregate consumes them as produced (the ordering
-/// tests hold this on every backend).
-const SQLITE_PAGE_AS_JSON: &str = concat!(
-    r#"json_group_array(json_array(hex(p."uuid"), p."survived", p."passengerClass", p."name", p."sex", "#,
-    sqlite_float!("age"),
-    r#", p."siblingsOrSpousesAboard", p."parentsOrChildrenAboard", "#,
-    sqlite_float!("fare"),
-    r#", p."seq", p."version"))"#
-);
+/// two values (see [`sqlite_float!`]), ending with the insertion number and the version when
+/// `$rest` names them. The ORDER BY with LIMIT of the subquery makes SQLite produce its rows in
+/// that order, and the aggregate consumes them as produced (the ordering tests hold this on
+/// every backend).
+macro_rules! sqlite_page_as_json {
+    ($rest:literal) => {
+        concat!(
+            r#"json_group_array(json_array(hex(p."uuid"), p."survived", p."passengerClass", p."name", p."sex", "#,
+            sqlite_float!("age"),
+            r#", p."siblingsOrSpousesAboard", p."parentsOrChildrenAboard", "#,
+            sqlite_float!("fare"),
+            $rest,
+            "))"
+        )
+    };
+}
+
+/// [`sqlite_page_as_json!`] for each of [`Columns`]: turning numbers into text is much of what
+/// SQLite does for a page, so the columns nobody reads are left out here too.
+fn sqlite_page_as_json(columns: Columns) -> &'static str {
+    match columns {
+        Columns::Fields => sqlite_page_as_json!(""),
+        Columns::Insertion => sqlite_page_as_json!(r#", p."seq""#),
+        Columns::All => sqlite_page_as_json!(r#", p."seq", p."version""#),
+    }
+}
 
 /// A float column of `p` as two JSON values that read back exactly, without SQLite turning the
 /// float into decimal digits (not exact: with 17, even 19, significant digits it misreads some
@@ -356,26 +403,59 @@ macro_rules! sqlite_float {
 }
 use sqlite_float;
 
-/// Reading back what [`SQLITE_PAGE_AS_JSON`] wrote.
+/// Reading back what [`sqlite_page_as_json!`] wrote.
 mod sqlite_json {
     use super::{ServiceError, passenger::Model};
 
-    /// The id is borrowed from the page's text (hex has nothing to unescape).
-    type Row<'a> = (
-        &'a str,
-        Option<i64>,
-        Option<i32>,
-        Option<String>,
-        Option<String>,
-        Option<Whole>,
-        Option<i64>,
-        Option<i32>,
-        Option<i32>,
-        Option<Whole>,
-        Option<i64>,
-        i64,
-        i64,
-    );
+    /// One row of the page. The id is borrowed from the page's text (hex has nothing to
+    /// unescape); the insertion number and the version are 0 when the page left them out.
+    struct Row<'a> {
+        uuid: &'a str,
+        survived: Option<i64>,
+        class: Option<i32>,
+        name: Option<String>,
+        sex: Option<String>,
+        age: Option<Whole>,
+        age_fraction: Option<i64>,
+        sibsp: Option<i32>,
+        parch: Option<i32>,
+        fare: Option<Whole>,
+        fare_fraction: Option<i64>,
+        seq: i64,
+        version: i64,
+    }
+
+    /// Read in order, as the array it is written as: eleven values, then one or two more.
+    impl<'de> serde::Deserialize<'de> for Row<'de> {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> serde::de::Visitor<'de> for Visitor {
+                type Value = Row<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a row of 11 to 13 values")
+                }
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Row<'de>, A::Error> {
+                    let short = || <A::Error as serde::de::Error>::custom("a row too short");
+                    Ok(Row {
+                        uuid: seq.next_element()?.ok_or_else(short)?,
+                        survived: seq.next_element()?.ok_or_else(short)?,
+                        class: seq.next_element()?.ok_or_else(short)?,
+                        name: seq.next_element()?.ok_or_else(short)?,
+                        sex: seq.next_element()?.ok_or_else(short)?,
+                        age: seq.next_element()?.ok_or_else(short)?,
+                        age_fraction: seq.next_element()?.ok_or_else(short)?,
+                        sibsp: seq.next_element()?.ok_or_else(short)?,
+                        parch: seq.next_element()?.ok_or_else(short)?,
+                        fare: seq.next_element()?.ok_or_else(short)?,
+                        fare_fraction: seq.next_element()?.ok_or_else(short)?,
+                        seq: seq.next_element()?.unwrap_or(0),
+                        version: seq.next_element()?.unwrap_or(0),
+                    })
+                }
+            }
+            deserializer.deserialize_seq(Visitor)
+        }
+    }
 
     /// The first value of a float: its integer part, or the text of a scaled one.
     /// Read with a visitor of its own: serde's untagged enums try each variant in turn and
@@ -437,37 +517,21 @@ mod sqlite_json {
     pub fn models(text: &str) -> Result<Vec<Model>, ServiceError> {
         let rows: Vec<Row> = serde_json::from_str(text).map_err(|_| bad("page"))?;
         rows.into_iter()
-            .map(
-                |(
-                    uuid,
-                    survived,
-                    class,
-                    name,
-                    sex,
-                    age,
-                    age_fraction,
-                    sibsp,
-                    parch,
-                    fare,
-                    fare_fraction,
-                    seq,
-                    version,
-                )| {
-                    Ok(Model {
-                        uuid: uuid::Uuid::try_parse(uuid).map_err(|_| bad("id"))?,
-                        survived: survived.map(|s| s != 0),
-                        passenger_class: class,
-                        name,
-                        sex,
-                        age: float(age, age_fraction),
-                        siblings_or_spouses_aboard: sibsp,
-                        parents_or_children_aboard: parch,
-                        fare: float(fare, fare_fraction),
-                        seq,
-                        version,
-                    })
-                },
-            )
+            .map(|row| {
+                Ok(Model {
+                    uuid: uuid::Uuid::try_parse(row.uuid).map_err(|_| bad("id"))?,
+                    survived: row.survived.map(|s| s != 0),
+                    passenger_class: row.class,
+                    name: row.name,
+                    sex: row.sex,
+                    age: float(row.age, row.age_fraction),
+                    siblings_or_spouses_aboard: row.sibsp,
+                    parents_or_children_aboard: row.parch,
+                    fare: float(row.fare, row.fare_fraction),
+                    seq: row.seq,
+                    version: row.version,
+                })
+            })
             .collect()
     }
 }
@@ -891,7 +955,7 @@ mod tests {
         let rows = values.iter().map(|&v| PassengerData { age: Some(v), fare: Some(-v), ..Default::default() });
         insert_all(&db, rows, |_| ()).await.unwrap();
         let query = Entity::find().order_by_asc(Column::Seq).limit(values.len() as u64).into_query();
-        let page = fetch(&db, query).await.unwrap();
+        let page = fetch(&db, query, Columns::All).await.unwrap();
         assert_eq!(page.len(), values.len());
         let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a == 0.0 && b == 0.0);
         for (row, v) in page.iter().zip(&values) {

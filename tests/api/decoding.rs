@@ -4,6 +4,7 @@
 
 use entity::passenger::{Column, Entity, Model};
 use passenger_api::service::PassengerData;
+use passenger_api::service::page::Columns;
 use passenger_api::service::passenger::{fetch, insert_all};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, QueryTrait};
 
@@ -48,7 +49,7 @@ async fn the_services_page_decoder_reads_what_sea_orm_reads_for_every_column() {
 
     let query = Entity::find().order_by_asc(Column::Seq);
     let expected: Vec<Model> = query.clone().all(&db).await.unwrap();
-    let read = fetch(&db, query.into_query()).await.unwrap();
+    let read = fetch(&db, query.into_query(), Columns::All).await.unwrap();
 
     assert_eq!(read.len(), rows.len());
     assert_eq!(expected.len(), rows.len());

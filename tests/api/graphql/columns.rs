@@ -1,4 +1,4 @@
-//! A page reads only the columns its answer uses (on PostgreSQL; SQLite always reads them all),
+//! A page reads only the columns its answer uses,
 //! and however a selection asks for a passenger's version or for a cursor — aliased, in named
 //! or inline fragments, on the connection or on its nodes and edges, under `@include` — it gets
 //! the stored value.
@@ -98,9 +98,8 @@ async fn a_cursor_selected_in_any_form_continues_where_its_row_is() {
 }
 
 #[tokio::test]
-async fn a_page_on_postgresql_reads_only_the_columns_asked_for_and_what_its_cursor_needs() {
+async fn a_page_reads_only_the_columns_asked_for_and_what_its_cursor_needs() {
     let (gql, stored) = twelve_with_versions().await;
-    let postgres = gql.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
     let cursor = gql.data("{ passengers(first: 2) { pageInfo { endCursor } } }", json!({})).await["passengers"]
         ["pageInfo"]["endCursor"]
         .as_str()
@@ -127,11 +126,7 @@ async fn a_page_on_postgresql_reads_only_the_columns_asked_for_and_what_its_curs
             let (id, version) = &stored[i + skip];
             assert_eq!(&row.uuid.to_string(), id);
             let seq = (i + skip + 1) as i64;
-            let (want_seq, want_version) = if postgres {
-                (if seq_read { seq } else { 0 }, if version_read { *version } else { 0 })
-            } else {
-                (seq, *version)
-            };
+            let (want_seq, want_version) = (if seq_read { seq } else { 0 }, if version_read { *version } else { 0 });
             assert_eq!((row.seq, row.version), (want_seq, want_version), "{columns:?}, from a cursor: {from_cursor}");
         }
     }
