@@ -1,5 +1,5 @@
 //! Which stored columns a `passengers` selection reads beyond a passenger's fields, so that a
-//! page on PostgreSQL reads no value its answer does not use (see [`Columns`]).
+//! page reads no value its answer does not use (see [`Columns`]).
 
 use std::collections::HashSet;
 

@@ -45,8 +45,8 @@ impl Page {
 }
 
 /// Reads the page after `after`, from `snapshot` when given. Without one, the page is only a
-/// first look (a longer list is read again from a snapshot), so its cursor is not read: on
-/// PostgreSQL its rows then come without their insertion numbers.
+/// first look (a longer list is read again from a snapshot), so its cursor is not read and its
+/// rows come without their insertion numbers.
 async fn page(
     state: &AppState,
     caller: Caller,
