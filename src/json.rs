@@ -35,7 +35,7 @@ impl Form for Standard {
     }
 
     fn float(out: &mut String, f: f64) {
-        if write_integral(out, f) {
+        if write_integral(out, f) || write_short_decimal(out, f) {
             return;
         }
         if f.is_finite() {
@@ -209,8 +209,8 @@ pub fn write_string(out: &mut String, s: &str) {
 /// repr, serde_json and Ryu all write for it) without running a float formatter; `false` for
 /// any other value.
 fn write_integral(out: &mut String, f: f64) -> bool {
-    if f.fract() != 0.0 || f.abs() >= 1e15 {
-        return false;
+    if f.abs() >= 1e15 || (f as i64) as f64 != f {
+        return false; // too large, NaN, or with a fraction
     }
     if f == 0.0 && f.is_sign_negative() {
         out.push_str("-0.0");
@@ -218,6 +218,41 @@ fn write_integral(out: &mut String, f: f64) -> bool {
         out.push_str(itoa::Buffer::new().format(f as i64));
         out.push_str(".0");
     }
+    true
+}
+
+/// A float of magnitude in [0.001, 10⁹) that a decimal of one to four places reads back as
+/// (`7.25`, `71.2833`, `0.42`: most fares and ages), written as that decimal without running a
+/// float formatter; `false` for any other value. Python's repr, Ryu and serde_json all write
+/// the shortest digits that read back, in fixed notation in this range: the decimal with the
+/// fewest places that reads back is those digits (the integer part is the float's own, and at
+/// this magnitude no two decimals of four places read back as one float, so the four-place one
+/// is found by rounding and its trailing zeros are the places to drop). A decimal reads back
+/// when dividing its scaled integer (exact below 2⁵³) by the scale gives the float: division
+/// is correctly rounded, as parsing is.
+fn write_short_decimal(out: &mut String, f: f64) -> bool {
+    let magnitude = f.abs();
+    if !(1e-3..1e9).contains(&magnitude) {
+        return false;
+    }
+    // Rounded to the nearest integer (the product is below 10¹³; the cast truncates).
+    let scaled = (magnitude * 10_000.0 + 0.5) as u64;
+    if scaled as f64 / 10_000.0 != magnitude {
+        return false;
+    }
+    if f < 0.0 {
+        out.push('-');
+    }
+    out.push_str(itoa::Buffer::new().format(scaled / 10_000));
+    let mut digits = *b".0000";
+    let mut fraction = scaled % 10_000;
+    for digit in digits[1..].iter_mut().rev() {
+        *digit = b'0' + (fraction % 10) as u8;
+        fraction /= 10;
+    }
+    // At least one place: an integral value is not written here.
+    let places = 4 - digits[2..].iter().rev().take_while(|&&d| d == b'0').count();
+    out.push_str(std::str::from_utf8(&digits[..=places]).unwrap_or("."));
     true
 }
 
@@ -230,9 +265,14 @@ pub fn write_float(out: &mut String, f: f64) {
         out.push_str("null");
         return;
     }
-    if write_integral(out, f) {
+    if write_integral(out, f) || write_short_decimal(out, f) {
         return;
     }
+    write_repr(out, f);
+}
+
+/// A finite float as [`write_float`] writes it, by way of Ryu.
+fn write_repr(out: &mut String, f: f64) {
     // Ryu writes the shortest digits that round-trip, the closest to the exact value, ties to
     // even — the digits Python's repr picks — in a layout of its own ("1e16", "0.0001",
     // "1.2345e-7"), from which the digits and the decimal exponent are read back.
@@ -342,6 +382,47 @@ mod tests {
         }
     }
 
+    /// Every decimal of one to four places below 25,000 (a superset of the fares and ages the
+    /// service holds), both signs, and the floats on either side of each: the short-decimal
+    /// path writes what the formatters write.
+    #[test]
+    fn every_small_decimal_is_written_as_the_formatters_write_it() {
+        let (mut legacy, mut reference, mut standard) = (String::new(), String::new(), String::new());
+        for places in 1..=4 {
+            // Every one of the first hundred thousand, a sample of the rest.
+            for units in (0..100_000).chain((100_000..25_000 * 10i64.pow(places)).step_by(997)) {
+                let decimal: f64 = format!("{units}e-{places}").parse().unwrap();
+                for f in [
+                    decimal,
+                    -decimal,
+                    f64::from_bits(decimal.to_bits() + 1),
+                    f64::from_bits(decimal.to_bits().max(1) - 1),
+                ] {
+                    legacy.clear();
+                    reference.clear();
+                    standard.clear();
+                    write_float(&mut legacy, f);
+                    write_repr(&mut reference, f);
+                    Standard::float(&mut standard, f);
+                    assert_eq!(legacy, reference, "{f:?}");
+                    assert_eq!(standard, serde_json::to_string(&f).unwrap(), "{f:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fares_and_ages_take_the_short_decimal_path() {
+        for (f, text) in [(71.2833, "71.2833"), (7.25, "7.25"), (0.42, "0.42"), (-28.5, "-28.5"), (0.005, "0.005")] {
+            let mut out = String::new();
+            assert!(write_short_decimal(&mut out, f), "{f}");
+            assert_eq!(out, text);
+        }
+        for f in [0.1 + 0.2, 1e9 + 0.5, 0.0005, 1.23456] {
+            assert!(!write_short_decimal(&mut String::new(), f), "{f}");
+        }
+    }
+
     /// The escaping rule, one character at a time (the reference the fast writer must match).
     fn reference(s: &str) -> String {
         let mut out = String::from("\"");
@@ -388,6 +469,46 @@ mod tests {
             let mut out = String::new();
             write_string(&mut out, &s);
             proptest::prop_assert_eq!(out, reference(&s));
+        }
+
+        /// The short-decimal path writes what the formatters write, for decimals of up to
+        /// six places (the last two always go to the formatters) near and far from its bounds.
+        #[test]
+        fn short_decimals_are_what_the_formatters_write(
+            mantissa in proptest::prelude::any::<u64>(),
+            digits in 1u32..=13,
+            places in 0u32..=6,
+            negative in proptest::prelude::any::<bool>(),
+            nudge in -2i64..=2,
+        ) {
+            let units = mantissa % 10u64.pow(digits); // of every magnitude alike
+            let decimal: f64 = format!("{}{units}e-{places}", if negative { "-" } else { "" }).parse().unwrap();
+            // The decimal itself, and the floats next to it (which no short decimal reads back as).
+            // (Zero's neighbours below are NaN bit patterns: zero itself stands for them.)
+            let nudged = f64::from_bits((decimal.to_bits() as i64).wrapping_add(nudge) as u64);
+            let f = if nudged.is_finite() { nudged } else { decimal };
+            let mut legacy = String::new();
+            write_float(&mut legacy, f);
+            let mut reference = String::new();
+            write_repr(&mut reference, f);
+            proptest::prop_assert_eq!(&legacy, &reference);
+            let mut standard = String::new();
+            Standard::float(&mut standard, f);
+            proptest::prop_assert_eq!(standard, serde_json::to_string(&f).unwrap());
+        }
+
+        #[test]
+        fn any_float_is_written_as_the_formatters_write_it(bits in proptest::prelude::any::<u64>()) {
+            let f = f64::from_bits(bits);
+            proptest::prop_assume!(f.is_finite());
+            let mut legacy = String::new();
+            write_float(&mut legacy, f);
+            let mut reference = String::new();
+            write_repr(&mut reference, f);
+            proptest::prop_assert_eq!(legacy, reference);
+            let mut standard = String::new();
+            Standard::float(&mut standard, f);
+            proptest::prop_assert_eq!(standard, serde_json::to_string(&f).unwrap());
         }
 
         #[test]
