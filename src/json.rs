@@ -354,6 +354,16 @@ mod tests {
         s
     }
 
+    /// `f` as each form writes it, next to what its formatter alone writes (the Ryu path for
+    /// the legacy form, serde_json for the standard one).
+    fn written_and_formatted(f: f64) -> [(String, String); 2] {
+        let (mut legacy, mut reference, mut standard) = (String::new(), String::new(), String::new());
+        write_float(&mut legacy, f);
+        write_repr(&mut reference, f);
+        Standard::float(&mut standard, f);
+        [(legacy, reference), (standard, serde_json::to_string(&f).unwrap())]
+    }
+
     #[test]
     fn floats_look_like_python_repr() {
         for (value, repr) in [
@@ -387,7 +397,6 @@ mod tests {
     /// path writes what the formatters write.
     #[test]
     fn every_small_decimal_is_written_as_the_formatters_write_it() {
-        let (mut legacy, mut reference, mut standard) = (String::new(), String::new(), String::new());
         for places in 1..=4 {
             // Every one of the first hundred thousand, a sample of the rest.
             for units in (0..100_000).chain((100_000..25_000 * 10i64.pow(places)).step_by(997)) {
@@ -398,14 +407,9 @@ mod tests {
                     f64::from_bits(decimal.to_bits() + 1),
                     f64::from_bits(decimal.to_bits().max(1) - 1),
                 ] {
-                    legacy.clear();
-                    reference.clear();
-                    standard.clear();
-                    write_float(&mut legacy, f);
-                    write_repr(&mut reference, f);
-                    Standard::float(&mut standard, f);
-                    assert_eq!(legacy, reference, "{f:?}");
-                    assert_eq!(standard, serde_json::to_string(&f).unwrap(), "{f:?}");
+                    for (written, formatted) in written_and_formatted(f) {
+                        assert_eq!(written, formatted, "{f:?}");
+                    }
                 }
             }
         }
@@ -487,28 +491,18 @@ mod tests {
             // (Zero's neighbours below are NaN bit patterns: zero itself stands for them.)
             let nudged = f64::from_bits((decimal.to_bits() as i64).wrapping_add(nudge) as u64);
             let f = if nudged.is_finite() { nudged } else { decimal };
-            let mut legacy = String::new();
-            write_float(&mut legacy, f);
-            let mut reference = String::new();
-            write_repr(&mut reference, f);
-            proptest::prop_assert_eq!(&legacy, &reference);
-            let mut standard = String::new();
-            Standard::float(&mut standard, f);
-            proptest::prop_assert_eq!(standard, serde_json::to_string(&f).unwrap());
+            for (written, formatted) in written_and_formatted(f) {
+                proptest::prop_assert_eq!(written, formatted);
+            }
         }
 
         #[test]
         fn any_float_is_written_as_the_formatters_write_it(bits in proptest::prelude::any::<u64>()) {
             let f = f64::from_bits(bits);
             proptest::prop_assume!(f.is_finite());
-            let mut legacy = String::new();
-            write_float(&mut legacy, f);
-            let mut reference = String::new();
-            write_repr(&mut reference, f);
-            proptest::prop_assert_eq!(legacy, reference);
-            let mut standard = String::new();
-            Standard::float(&mut standard, f);
-            proptest::prop_assert_eq!(standard, serde_json::to_string(&f).unwrap());
+            for (written, formatted) in written_and_formatted(f) {
+                proptest::prop_assert_eq!(written, formatted);
+            }
         }
 
         #[test]
