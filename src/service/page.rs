@@ -11,8 +11,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use entity::passenger::{Column, Entity, Model};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, NullOrdering, Order};
 use sea_orm::{
-    ConnectionTrait, EntityTrait, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
-    Value,
+    ConnectionTrait, DatabaseBackend, EntityTrait, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Select, Value,
 };
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
@@ -276,7 +276,7 @@ pub async fn page(db: &impl ConnectionTrait, request: &PageRequest, default_size
     let backwards = request.last.is_some() && request.first.is_none();
     let size = if backwards { request.last } else { request.first }.unwrap_or(default_size);
     let columns = needed_columns(request, ordering);
-    let query = ordering.apply(select(columns).filter(window), backwards).limit(size + 1);
+    let query = ordering.apply(select(backend, columns).filter(window), backwards).limit(size + 1);
     let mut rows = super::passenger::fetch(db, query.into_query(), columns).await?;
     let more = rows.len() as u64 > size;
     rows.truncate(size as usize);
@@ -318,9 +318,10 @@ fn needed_columns(request: &PageRequest, ordering: &Ordering) -> Columns {
     }
 }
 
-/// Every row of the table, with `columns`.
-fn select(columns: Columns) -> Select<Entity> {
-    if columns == Columns::All {
+/// Every row of the table, with `columns` on PostgreSQL and every column elsewhere (SQLite's
+/// page leaves them out of its text instead: [`super::passenger::fetch`]).
+fn select(backend: DatabaseBackend, columns: Columns) -> Select<Entity> {
+    if columns == Columns::All || backend != DatabaseBackend::Postgres {
         return Entity::find();
     }
     Entity::find().select_only().columns(Column::iter().take(columns.count()))

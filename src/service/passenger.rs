@@ -174,7 +174,7 @@ impl Columns {
 
 /// A row read by column position rather than by name: `Entity::find()` selects the columns in
 /// their declaration order, and reading by position spares a name lookup per column per row,
-/// which shows when a page holds a thousand rows. A page may read only the first
+/// which shows when a page holds a thousand rows. A page on PostgreSQL may read only the first
 /// nine or ten columns ([`Columns`]): the insertion number and the version it
 /// leaves out are 0.
 pub struct ByPosition(pub passenger::Model);
@@ -311,8 +311,9 @@ impl sea_orm::FromQueryResult for ByPosition {
     }
 }
 
-/// The rows `query` (a `SELECT` of the first `columns` of the table in declaration order)
-/// returns, in its order (the insertion number and the version left out are 0).
+/// The rows `query` (a `SELECT` of the table's columns in declaration order: every one, or on
+/// PostgreSQL the first nine or ten) returns, in its order, with `columns` read (the insertion
+/// number and the version left out are 0; on SQLite the page's text leaves them out).
 ///
 /// On SQLite, sqlx runs each connection on a thread of its own and hands every row over a
 /// channel, a thread switch per row that dominates a page of a thousand. So there the page
