@@ -3,8 +3,9 @@
 //!
 //! The 887 historical passengers are the product's data: `data/titanic.csv` (the legacy file,
 //! byte for byte) is compiled into the binary, so every installed binary and container image
-//! carries them. A CSV import validates every row before it writes anything, then inserts in
-//! batches inside one transaction: either the whole file lands or nothing does.
+//! carries them. A CSV import validates every row before it writes anything, then writes them
+//! in one transaction (PostgreSQL: one `COPY`; SQLite: batched inserts): either the whole file
+//! lands or nothing does.
 
 use std::io::Read;
 
@@ -12,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 
-use crate::service::{PassengerData, ServiceError, ValidationError, passenger};
+use crate::service::{PassengerData, ServiceError, ValidationError, copy, passenger};
 
 /// The header line of the legacy CSV file, column for column.
 pub const CSV_HEADER: [&str; 8] =
@@ -147,19 +148,33 @@ pub async fn insert(
         ProgressStyle::with_template("{bar:40} {pos}/{len} rows ({per_sec}, {eta} left)")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    let written = if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        copy::copy_all(db.get_postgres_connection_pool(), rows, |n| bar.inc(n)).await?
+    } else {
+        insert_sqlite(db, rows, large, &bar).await?
+    };
+    bar.finish_and_clear();
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        refresh_statistics(db).await;
+    }
+    Ok(SeedOutcome::Inserted(written))
+}
+
+/// SQLite's import: batched inserts in one transaction, with a larger page cache for a large one.
+async fn insert_sqlite(
+    db: &DatabaseConnection,
+    rows: Vec<PassengerData>,
+    large: bool,
+    bar: &ProgressBar,
+) -> Result<u64, SeedError> {
     let txn = db.begin().await.map_err(ServiceError::from)?;
-    let sqlite = db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
-    if !sqlite {
-        // A bulk load announces no row events (the table's trigger skips them in a quiet
-        // session); caches still hear that the table changed.
-        txn.execute_unprepared("SET LOCAL passenger_api.quiet = 'on'").await.map_err(ServiceError::from)?;
-    } else if large {
+    if large {
         // New rows land at random places in the uuid and statistics indexes; with a
         // connection's small page cache most of those inserts would read and write pages on disk.
         txn.execute_unprepared(SQLITE_IMPORT_CACHE).await.map_err(ServiceError::from)?;
     }
     let written = passenger::insert_all(&txn, rows, |n| bar.inc(n)).await;
-    if sqlite && large {
+    if large {
         // The connection goes back to the pool with its usual cache, whether the import
         // succeeded or not.
         let reset = txn
@@ -172,11 +187,7 @@ pub async fn insert(
     }
     let written = written?;
     txn.commit().await.map_err(ServiceError::from)?;
-    bar.finish_and_clear();
-    if !sqlite {
-        refresh_statistics(db).await;
-    }
-    Ok(SeedOutcome::Inserted(written))
+    Ok(written)
 }
 
 /// Refreshes PostgreSQL's statistics of the passengers table after a bulk load.

@@ -3,6 +3,7 @@
 //! Every write validates its input first (so a bad value writes nothing) and every statement
 //! is built by sea-query with bound parameters.
 
+pub mod copy;
 pub mod error;
 pub mod events;
 pub mod filter;

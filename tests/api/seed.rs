@@ -2,6 +2,7 @@
 
 use entity::passenger;
 use passenger_api::seed::{self, SeedError, SeedOutcome};
+use passenger_api::service::PassengerData;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use crate::helpers::{TestDb, postgres_only, spawn_app_on, titanic_rows};
@@ -40,6 +41,46 @@ async fn seeding_titanic_csv_stores_all_887_rows_with_exact_values_in_csv_order(
     }
     let names: Vec<_> = titanic_rows().into_iter().map(|r| r.name).collect();
     assert_eq!(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>(), names, "CSV order lost");
+}
+
+/// What CSV must quote (commas, quotes, line breaks, an empty name, a line that is only `\.`,
+/// PostgreSQL's end-of-data marker) and floats at the edges of their range land exactly as
+/// given; NULL stays NULL and an empty name stays empty.
+#[tokio::test]
+async fn awkward_text_and_extreme_floats_are_stored_exactly() {
+    let test_db = TestDb::new().await;
+    let db = test_db.migrated().await;
+    let names = ["", "O\"Dwyer, \"Ellen\"", "line\nbreak\r\nthen\n\\.\nend", "trailing \\", "é ü 漢字 🚢", ","];
+    let floats = [71.28330000000001, 5e-324, 1.7976931348623157e308, -0.1, 1e-7, 123456789.123];
+    let mut rows: Vec<PassengerData> = names
+        .iter()
+        .zip(floats)
+        .map(|(name, f)| PassengerData {
+            name: Some((*name).to_owned()),
+            sex: Some("x".into()),
+            age: Some(f),
+            fare: Some(-f),
+            survived: Some(f > 0.0),
+            passenger_class: Some(-1),
+            siblings_or_spouses_aboard: Some(i32::MAX),
+            parents_or_children_aboard: Some(i32::MIN),
+        })
+        .collect();
+    rows.push(PassengerData::default());
+    assert_eq!(seed::insert(&db, rows.clone(), false).await.unwrap(), SeedOutcome::Inserted(7));
+
+    let stored = passenger::Entity::find().order_by_asc(passenger::Column::Seq).all(&db).await.unwrap();
+    assert_eq!(stored.len(), rows.len());
+    for (want, got) in rows.iter().zip(&stored) {
+        assert_eq!(got.name, want.name);
+        assert_eq!(got.sex, want.sex);
+        assert_eq!(got.age.map(f64::to_bits), want.age.map(f64::to_bits), "age of {:?}", want.name);
+        assert_eq!(got.fare.map(f64::to_bits), want.fare.map(f64::to_bits), "fare of {:?}", want.name);
+        assert_eq!(
+            (got.survived, got.passenger_class, got.siblings_or_spouses_aboard, got.parents_or_children_aboard),
+            (want.survived, want.passenger_class, want.siblings_or_spouses_aboard, want.parents_or_children_aboard)
+        );
+    }
 }
 
 async fn assert_rejected(db: &sea_orm::DatabaseConnection, bad_row: &str, expected: &str) {
@@ -165,6 +206,28 @@ async fn an_existing_sqlite_database_is_never_seeded_again() {
 async fn with_no_seed_a_new_sqlite_database_starts_empty() {
     let app = spawn_app_on(TestDb::sqlite(), |c| c.no_seed = true).await;
     assert_eq!(app.get("/passengerlist").await.text().await.unwrap(), "[]\n");
+}
+
+/// A row PostgreSQL refuses partway through the stream (text with a NUL character, which
+/// SQLite would store) fails the whole import: nothing lands, the error names the problem, and
+/// the pool's connections work afterwards.
+#[tokio::test]
+async fn a_postgresql_import_refused_partway_writes_nothing_and_leaves_the_pool_usable() {
+    let Some(admin) = postgres_only("a_postgresql_import_refused_partway_writes_nothing_and_leaves_the_pool_usable")
+    else {
+        return;
+    };
+    let test_db = TestDb::postgres(admin).await;
+    let db = test_db.migrated().await;
+    let mut rows: Vec<PassengerData> = seed::synthetic(2500, 5).collect();
+    rows[2400].name = Some("nul \0 inside".into());
+    let err = seed::insert(&db, rows, false).await.unwrap_err();
+    assert!(err.to_string().contains("0x00"), "{err}");
+    assert_eq!(passenger::Entity::find().count(&db).await.unwrap(), 0, "a partial import landed");
+    for _ in 0..3 {
+        assert_eq!(passenger::Entity::find().count(&db).await.unwrap(), 0);
+    }
+    assert_eq!(seed::insert(&db, titanic_rows(), false).await.unwrap(), SeedOutcome::Inserted(887));
 }
 
 #[tokio::test]
