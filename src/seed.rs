@@ -148,13 +148,14 @@ pub async fn insert(
         ProgressStyle::with_template("{bar:40} {pos}/{len} rows ({per_sec}, {eta} left)")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let written = if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+    let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    let written = if postgres {
         copy::copy_all(db.get_postgres_connection_pool(), rows, |n| bar.inc(n)).await?
     } else {
         insert_sqlite(db, rows, large, &bar).await?
     };
     bar.finish_and_clear();
-    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+    if postgres {
         refresh_statistics(db).await;
     }
     Ok(SeedOutcome::Inserted(written))

@@ -2,9 +2,10 @@
 //! transaction of its own.
 //!
 //! A `COPY` skips what an `INSERT` of a thousand rows pays per statement (parsing, planning,
-//! a thousand tuples of bound values), so a large import takes about 60% of the time of the
-//! batched inserts; index upkeep, the rest, is the same either way. Only the data travels in
-//! the stream, as CSV; the statement itself is a constant.
+//! a thousand tuples of bound values); index upkeep, the rest, is the same either way. A
+//! 1,000,000-row import took 19–21 s this way against 31–42 s with batched inserts (same
+//! machine, alternating). Only the data travels in the stream, as CSV; the statement itself
+//! is a constant.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
