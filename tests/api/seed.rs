@@ -208,9 +208,10 @@ async fn with_no_seed_a_new_sqlite_database_starts_empty() {
     assert_eq!(app.get("/passengerlist").await.text().await.unwrap(), "[]\n");
 }
 
-/// A row PostgreSQL refuses partway through the stream (text with a NUL character, which
-/// SQLite would store) fails the whole import: nothing lands, the error names the problem, and
-/// the pool's connections work afterwards.
+/// A row PostgreSQL refuses partway through the stream fails the whole import: nothing lands,
+/// the error names the problem, and the pool's connections work afterwards. (A NUL character in
+/// text: the CSV import's validation refuses it first, so the row is handed to `insert`
+/// directly, past validation, to make PostgreSQL the one that refuses it.)
 #[tokio::test]
 async fn a_postgresql_import_refused_partway_writes_nothing_and_leaves_the_pool_usable() {
     let Some(admin) = postgres_only("a_postgresql_import_refused_partway_writes_nothing_and_leaves_the_pool_usable")
