@@ -75,9 +75,9 @@ fn write_row(out: &mut String, uuid: Uuid, row: &PassengerData) {
     write_float(out, row.age);
     write_int(out, row.siblings_or_spouses_aboard);
     write_int(out, row.parents_or_children_aboard);
-    if let Some(fare) = row.fare {
-        let _ = write!(out, "{fare:?}");
-    }
+    write_float(out, row.fare);
+    // Every field wrote its separator; the last one ends the line instead.
+    out.pop();
     out.push('\n');
 }
 

@@ -1,7 +1,8 @@
 //! Data access with sea-orm. Knows nothing of GraphQL or HTTP.
 //!
 //! Every write validates its input first (so a bad value writes nothing) and every statement
-//! is built by sea-query with bound parameters.
+//! is built by sea-query with bound parameters (the bulk load's `COPY`, in [`copy`], is a
+//! constant statement whose data travels in the stream).
 
 pub mod copy;
 pub mod error;
