@@ -11,6 +11,7 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
 use crate::config::Config;
+use crate::service::pg_copy::BulkReader;
 
 /// Rows an SQLite connection's thread may read ahead of the request consuming them (a page
 /// of the largest size and then some).
@@ -49,12 +50,14 @@ pub struct Db {
     pub read: DatabaseConnection,
     /// Pool for writes (one connection on SQLite).
     pub write: DatabaseConnection,
+    /// Large pages read on `read` with `COPY` (PostgreSQL only).
+    pub bulk: Option<BulkReader>,
 }
 
 impl From<DatabaseConnection> for Db {
     /// One pool for everything (tests and tools).
     fn from(pool: DatabaseConnection) -> Self {
-        Self { read: pool.clone(), write: pool }
+        Self { bulk: BulkReader::new(&pool), read: pool.clone(), write: pool }
     }
 }
 
@@ -66,7 +69,7 @@ pub async fn connect_pools(config: &Config) -> Result<Db, DbErr> {
     } else {
         read.clone()
     };
-    Ok(Db { read, write })
+    Ok(Db { bulk: BulkReader::new(&read), read, write })
 }
 
 /// A one-connection pool for health checks, apart from the main pool: a pool busy with slow

@@ -46,6 +46,10 @@ impl Application {
             let recorder = metrics.clone();
             pool.set_metric_callback(move |info| recorder.statement(&info.statement.sql, info.failed, info.elapsed));
         }
+        let recorder = metrics.clone();
+        db.bulk = db
+            .bulk
+            .map(|bulk| bulk.observed(Arc::new(move |sql, failed, elapsed| recorder.statement(sql, failed, elapsed))));
         let migrated = config.no_migrate || Self::migrate_at_start(&db.write).await?;
         if let Some(path) = new_file.filter(|_| migrated && !config.no_seed) {
             Self::seed_new_database(&db.write, &path).await?;

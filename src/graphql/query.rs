@@ -94,8 +94,11 @@ impl PassengerQuery {
             columns: columns::of_connection(ctx),
         };
         let page = match ctx.data_opt::<Snapshot>() {
-            Some(snapshot) => page::page(snapshot.0.as_ref(), &request, DEFAULT_PAGE_SIZE).await,
-            None => page::page(&ctx.data::<Db>()?.read, &request, DEFAULT_PAGE_SIZE).await,
+            Some(snapshot) => page::page(snapshot.0.as_ref(), None, &request, DEFAULT_PAGE_SIZE).await,
+            None => {
+                let db = ctx.data::<Db>()?;
+                page::page(&db.read, db.bulk.as_ref(), &request, DEFAULT_PAGE_SIZE).await
+            }
         }
         .gql()?;
         Ok(PassengerConnection {

@@ -1,8 +1,10 @@
 //! Data access with sea-orm. Knows nothing of GraphQL or HTTP.
 //!
 //! Every write validates its input first (so a bad value writes nothing) and every statement
-//! is built by sea-query with bound parameters (the bulk load's `COPY`, in [`copy`], is a
-//! constant statement whose data travels in the stream).
+//! is built by sea-query with bound parameters, but for two `COPY`s, which take none: the bulk
+//! load's, in [`copy`], is a constant statement whose data travels in the stream; the large
+//! page's, in [`pg_copy`], is sea-query's `SELECT` with its values written in, read that way
+//! only when every value is an integer.
 
 pub mod copy;
 pub mod error;
@@ -13,6 +15,8 @@ pub mod group;
 pub mod idempotency;
 pub mod page;
 pub mod passenger;
+pub mod pg_binary;
+pub mod pg_copy;
 pub mod stats;
 
 pub use error::{ServiceError, ValidationError};

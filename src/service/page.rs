@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::filter::{Field, Filter};
 pub use super::passenger::Columns;
+use super::pg_copy::BulkReader;
 use super::{ServiceError, ValidationError};
 
 /// What a page can be sorted by.
@@ -254,8 +255,14 @@ pub struct Page {
 }
 
 /// Reads one page. With neither `first` nor `last`, `first` is `default_size`; with both, the
-/// last `last` of the first `first` rows.
-pub async fn page(db: &impl ConnectionTrait, request: &PageRequest, default_size: u64) -> Result<Page, ServiceError> {
+/// last `last` of the first `first` rows. `bulk`, a reader on the same pool as `db` (when `db`
+/// is a pool, not a transaction), reads the large ones with `COPY` ([`super::pg_copy`]).
+pub async fn page(
+    db: &impl ConnectionTrait,
+    bulk: Option<&BulkReader>,
+    request: &PageRequest,
+    default_size: u64,
+) -> Result<Page, ServiceError> {
     let backend = db.get_database_backend();
     let ordering = &request.ordering;
     let filter = request.filter.as_ref().map(|f| f.condition(backend));
@@ -277,7 +284,15 @@ pub async fn page(db: &impl ConnectionTrait, request: &PageRequest, default_size
     let size = if backwards { request.last } else { request.first }.unwrap_or(default_size);
     let columns = needed_columns(request, ordering);
     let query = ordering.apply(select(backend, columns).filter(window), backwards).limit(size + 1);
-    let mut rows = super::passenger::fetch(db, query.into_query(), columns).await?;
+    let query = query.into_query();
+    let copied = match bulk {
+        Some(bulk) => bulk.fetch(&query, columns, size + 1).await?,
+        None => None,
+    };
+    let mut rows = match copied {
+        Some(rows) => rows,
+        None => super::passenger::fetch(db, query, columns).await?,
+    };
     let more = rows.len() as u64 > size;
     rows.truncate(size as usize);
     if backwards {

@@ -203,91 +203,10 @@ macro_rules! by_position_unchecked {
     }};
 }
 
-/// PostgreSQL's binary wire format of this table's column types, decoded in place from each
-/// value's raw bytes: what sqlx's decoding does, without its type check per value.
-///
-/// Every step answers a zero-sized [`NotBinary`] on failure, so that no intermediate result
-/// carries an error value through memory: the decoders run for every value of a page.
-mod pg_binary {
-    use sea_orm::sqlx::postgres::{PgRow, PgValueFormat};
-    use sea_orm::sqlx::{Row as _, ValueRef as _};
-
-    /// The row is not in the binary format of this table's columns (the caller decodes it
-    /// through sqlx instead, which names what is wrong).
-    pub struct NotBinary;
-
-    /// The raw bytes of column `i` (`None` for NULL), unless the row is not in binary format.
-    /// Always inlined into [`model`].
-    #[inline(always)]
-    fn bytes(row: &PgRow, i: usize) -> Result<Option<&[u8]>, NotBinary> {
-        match row.try_get_raw(i) {
-            Ok(value) if value.format() == PgValueFormat::Binary => {
-                if value.is_null() {
-                    return Ok(None);
-                }
-                value.as_bytes().map(Some).map_err(|_| NotBinary)
-            }
-            _ => Err(NotBinary),
-        }
-    }
-
-    #[inline(always)]
-    fn fixed<const N: usize>(b: &[u8]) -> Result<[u8; N], NotBinary> {
-        b.try_into().map_err(|_| NotBinary)
-    }
-
-    #[inline(always)]
-    fn int4(b: Option<&[u8]>) -> Result<Option<i32>, NotBinary> {
-        b.map(|b| fixed(b).map(i32::from_be_bytes)).transpose()
-    }
-
-    #[inline(always)]
-    fn int8(b: Option<&[u8]>) -> Result<i64, NotBinary> {
-        fixed(b.ok_or(NotBinary)?).map(i64::from_be_bytes)
-    }
-
-    #[inline(always)]
-    fn float8(b: Option<&[u8]>) -> Result<Option<f64>, NotBinary> {
-        b.map(|b| fixed(b).map(f64::from_be_bytes)).transpose()
-    }
-
-    #[inline(always)]
-    fn boolean(b: Option<&[u8]>) -> Result<Option<bool>, NotBinary> {
-        b.map(|b| fixed::<1>(b).map(|[v]| v != 0)).transpose()
-    }
-
-    #[inline(always)]
-    fn text(b: Option<&[u8]>) -> Result<Option<String>, NotBinary> {
-        b.map(|b| std::str::from_utf8(b).map(str::to_owned).map_err(|_| NotBinary)).transpose()
-    }
-
-    #[inline(always)]
-    fn uuid(b: Option<&[u8]>) -> Result<uuid::Uuid, NotBinary> {
-        fixed(b.ok_or(NotBinary)?).map(uuid::Uuid::from_bytes)
-    }
-
-    /// The row as a model; [`NotBinary`] when it is not in the binary format these decoders read.
-    pub fn model(row: &PgRow) -> Result<super::passenger::Model, NotBinary> {
-        Ok(super::passenger::Model {
-            uuid: uuid(bytes(row, 0)?)?,
-            survived: boolean(bytes(row, 1)?)?,
-            passenger_class: int4(bytes(row, 2)?)?,
-            name: text(bytes(row, 3)?)?,
-            sex: text(bytes(row, 4)?)?,
-            age: float8(bytes(row, 5)?)?,
-            siblings_or_spouses_aboard: int4(bytes(row, 6)?)?,
-            parents_or_children_aboard: int4(bytes(row, 7)?)?,
-            fare: float8(bytes(row, 8)?)?,
-            seq: if row.len() > 9 { int8(bytes(row, 9)?)? } else { 0 },
-            version: if row.len() > 10 { int8(bytes(row, 10)?)? } else { 0 },
-        })
-    }
-}
-
 impl sea_orm::FromQueryResult for ByPosition {
     fn from_query_result(row: &sea_orm::QueryResult, _pre: &str) -> Result<Self, sea_orm::DbErr> {
         if let Some(pg) = row.try_as_pg_row() {
-            return match pg_binary::model(pg) {
+            return match super::pg_binary::row(pg) {
                 Ok(model) => Ok(Self(model)),
                 Err(_) => Ok(Self(by_position_unchecked!(pg))),
             };

@@ -1,14 +1,16 @@
-//! The service's own row decoders (by position; PostgreSQL's binary format read in place; a
-//! SQLite page read as one JSON value) return exactly what sea-orm's generic decoding by
-//! column name returns, value for value, NULLs and extremes included.
+//! The service's own row decoders (by position; PostgreSQL's binary format read in place, from
+//! sqlx's rows or from a binary `COPY`; a SQLite page read as one JSON value) return exactly
+//! what sea-orm's generic decoding by column name returns, value for value, NULLs and extremes
+//! included.
 
 use entity::passenger::{Column, Entity, Model};
 use passenger_api::service::PassengerData;
 use passenger_api::service::page::Columns;
 use passenger_api::service::passenger::{fetch, insert_all};
-use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, QueryTrait};
+use passenger_api::service::pg_copy::BulkReader;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 
-use crate::helpers::TestDb;
+use crate::helpers::{TestDb, postgres_only, titanic_rows};
 
 /// Rows that put every column through its edge cases, each column with values of its own so
 /// that a decoder reading the wrong column cannot agree by chance.
@@ -79,4 +81,86 @@ async fn the_services_page_decoder_reads_what_sea_orm_reads_for_every_column() {
     assert_eq!(versions, [1, 41, 1, 1, 1, 1, 1, 1, 1]);
     let seqs: Vec<i64> = read.iter().map(|r| r.seq).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in insertion order: {seqs:?}");
+}
+
+/// The page of at most `limit` rows after insertion number `after`, `columns` wide.
+fn page_query(columns: Columns, after: i64, limit: u64) -> sea_orm::sea_query::SelectStatement {
+    let width = match columns {
+        Columns::Fields => 9,
+        Columns::Insertion => 10,
+        Columns::All => 11,
+    };
+    Entity::find()
+        .select_only()
+        .columns(Column::iter().take(width))
+        .filter(Column::Seq.gt(after))
+        .order_by_asc(Column::Seq)
+        .limit(limit)
+        .into_query()
+}
+
+/// On PostgreSQL a large page is read with `COPY` (`service::pg_copy`): for the historical
+/// passengers and the awkward rows, with every width of row a page reads, from the start and
+/// from a cursor, it holds exactly the rows sqlx reads; a small page, or one that binds text,
+/// is not read that way.
+#[tokio::test]
+async fn a_page_read_with_copy_holds_exactly_what_sqlx_reads() {
+    let Some(admin) = postgres_only("a_page_read_with_copy_holds_exactly_what_sqlx_reads") else { return };
+    let test_db = TestDb::postgres(admin).await;
+    let db = test_db.migrated().await;
+    let bulk = BulkReader::new(&db).expect("a PostgreSQL pool");
+    let mut rows = titanic_rows();
+    rows.extend(awkward_rows());
+    let total = rows.len();
+    insert_all(&db, rows, |_| ()).await.unwrap();
+    let bump = r#"UPDATE "passengers" SET "version" = 41 WHERE "seq" % 3 = 0"#;
+    assert!(db.execute_unprepared(bump).await.unwrap().rows_affected() > 100);
+    for columns in [Columns::Fields, Columns::Insertion, Columns::All] {
+        for after in [0, 400] {
+            let query = page_query(columns, after, 1001);
+            let copied = bulk.fetch(&query, columns, 1001).await.unwrap().expect("read with COPY");
+            let read = fetch(&db, query, columns).await.unwrap();
+            assert_eq!(copied.len(), total - after as usize);
+            assert_eq!(copied, read, "{columns:?} after {after}");
+            let bits = |rows: &[Model]| -> Vec<_> {
+                rows.iter().map(|r| (r.age.map(f64::to_bits), r.fare.map(f64::to_bits))).collect()
+            };
+            assert_eq!(bits(&copied), bits(&read), "floats bit for bit");
+        }
+    }
+    let small = page_query(Columns::All, 0, 10);
+    assert_eq!(bulk.fetch(&small, Columns::All, 10).await.unwrap(), None, "a small page is read by sqlx");
+    let named = Entity::find().filter(Column::Name.eq("Zoë")).limit(1001).into_query();
+    assert_eq!(bulk.fetch(&named, Columns::All, 1001).await.unwrap(), None, "a page binding text is read by sqlx");
+}
+
+/// A `COPY` whose reader is dropped part-way (a client gone, a request out of time) still runs
+/// to its end: with a pool of one connection, every statement after each cut-short read finds
+/// that connection ready, not in the middle of the `COPY`.
+#[tokio::test]
+async fn a_copy_cut_short_leaves_its_connection_ready() {
+    let Some(admin) = postgres_only("a_copy_cut_short_leaves_its_connection_ready") else { return };
+    let test_db = TestDb::postgres(admin).await;
+    test_db.migrated().await.close().await.unwrap();
+    let mut config = passenger_api::config::Config::with_database_url(&test_db.url);
+    config.db_max_connections = 1;
+    let db = passenger_api::db::connect(&config).await.unwrap();
+    insert_all(&db, titanic_rows(), |_| ()).await.unwrap();
+    let bulk = BulkReader::new(&db).unwrap();
+    let query = page_query(Columns::All, 0, 1001);
+    for turns in 0..120 {
+        // Cut the read short after `turns` turns of the runtime: before, during or after it.
+        let cut = async {
+            for _ in 0..turns {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::select! {
+            biased;
+            read = bulk.fetch(&query, Columns::All, 1001) => assert_eq!(read.unwrap().unwrap().len(), 887),
+            () = cut => {}
+        }
+        let count = passenger_api::service::passenger::count(&db).await;
+        assert_eq!(count.unwrap(), 887, "after a read cut short at turn {turns}");
+    }
 }
