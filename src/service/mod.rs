@@ -17,6 +17,7 @@ pub mod page;
 pub mod passenger;
 pub mod pg_binary;
 pub mod pg_copy;
+pub mod sqlite_json;
 pub mod stats;
 
 pub use error::{ServiceError, ValidationError};

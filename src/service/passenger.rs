@@ -264,7 +264,7 @@ pub async fn fetch(
         .to_owned();
     let Some(row) = db.query_one_raw(backend.build(&page)).await? else { return Ok(Vec::new()) };
     let text: Option<String> = row.try_get("", "page")?;
-    sqlite_json::models(text.as_deref().unwrap_or("[]"))
+    super::sqlite_json::models(text.as_deref().unwrap_or("[]"))
 }
 
 /// One JSON array of the page's rows, each an array of the columns in declaration order (a
@@ -324,139 +324,6 @@ macro_rules! sqlite_float {
     };
 }
 use sqlite_float;
-
-/// Reading back what [`sqlite_page_as_json!`] wrote.
-mod sqlite_json {
-    use super::{ServiceError, passenger::Model};
-
-    /// One row of the page. The id is borrowed from the page's text (hex has nothing to
-    /// unescape); the insertion number and the version are 0 when the page left them out.
-    struct Row<'a> {
-        uuid: &'a str,
-        survived: Option<i64>,
-        class: Option<i32>,
-        name: Option<String>,
-        sex: Option<String>,
-        age: Option<Whole>,
-        age_fraction: Option<i64>,
-        sibsp: Option<i32>,
-        parch: Option<i32>,
-        fare: Option<Whole>,
-        fare_fraction: Option<i64>,
-        seq: i64,
-        version: i64,
-    }
-
-    /// Read in order, as the array it is written as: eleven values, then one or two more.
-    impl<'de> serde::Deserialize<'de> for Row<'de> {
-        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> serde::de::Visitor<'de> for Visitor {
-                type Value = Row<'de>;
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str("a row of 11 to 13 values")
-                }
-                fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Row<'de>, A::Error> {
-                    let short = || <A::Error as serde::de::Error>::custom("a row too short");
-                    Ok(Row {
-                        uuid: seq.next_element()?.ok_or_else(short)?,
-                        survived: seq.next_element()?.ok_or_else(short)?,
-                        class: seq.next_element()?.ok_or_else(short)?,
-                        name: seq.next_element()?.ok_or_else(short)?,
-                        sex: seq.next_element()?.ok_or_else(short)?,
-                        age: seq.next_element()?.ok_or_else(short)?,
-                        age_fraction: seq.next_element()?.ok_or_else(short)?,
-                        sibsp: seq.next_element()?.ok_or_else(short)?,
-                        parch: seq.next_element()?.ok_or_else(short)?,
-                        fare: seq.next_element()?.ok_or_else(short)?,
-                        fare_fraction: seq.next_element()?.ok_or_else(short)?,
-                        seq: seq.next_element()?.unwrap_or(0),
-                        version: seq.next_element()?.unwrap_or(0),
-                    })
-                }
-            }
-            deserializer.deserialize_seq(Visitor)
-        }
-    }
-
-    /// The first value of a float: its integer part, or the text of a scaled one.
-    /// Read with a visitor of its own: serde's untagged enums try each variant in turn and
-    /// format an error message for every miss, which showed in profiles of the full list.
-    enum Whole {
-        /// The integer part; the second value holds the fraction.
-        Part(i64),
-        /// The whole value, read from its scaled parts.
-        Exact(f64),
-    }
-
-    /// 2⁻⁶².
-    const FRACTION_UNIT: f64 = 1.0 / 4_611_686_018_427_387_904.0;
-
-    /// The float written as `whole` and `fraction`; exact, as the sum's exact value is a double.
-    fn float(whole: Option<Whole>, fraction: Option<i64>) -> Option<f64> {
-        match whole? {
-            Whole::Part(i) => Some(i as f64 + fraction.unwrap_or(0) as f64 * FRACTION_UNIT),
-            Whole::Exact(f) => Some(f),
-        }
-    }
-
-    /// `"e i f"` read as `(i + f / 2⁶²) · 2^e`, exactly: the sum is the scaled value, and the
-    /// scaling happens in two halves so that no factor leaves the range of normal doubles.
-    fn scaled(text: &str) -> Option<f64> {
-        let mut parts = text.split(' ');
-        let mut next = || parts.next()?.parse::<i64>().ok();
-        let (e, i, f) = (next()?, next()?, next()?);
-        let power = |n: i64| (-1022..=1023).contains(&n).then(|| f64::from_bits(((n + 1023) as u64) << 52));
-        Some(float(Some(Whole::Part(i)), Some(f))? * power(e / 2)? * power(e - e / 2)?)
-    }
-
-    impl<'de> serde::Deserialize<'de> for Whole {
-        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            struct Visitor;
-            impl serde::de::Visitor<'_> for Visitor {
-                type Value = Whole;
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str("an integer or the digits of a float")
-                }
-                fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Whole, E> {
-                    Ok(Whole::Part(v))
-                }
-                fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Whole, E> {
-                    i64::try_from(v).map(Whole::Part).map_err(|_| E::custom("integer part out of range"))
-                }
-                fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Whole, E> {
-                    scaled(v).map(Whole::Exact).ok_or_else(|| E::custom("unreadable float"))
-                }
-            }
-            deserializer.deserialize_any(Visitor)
-        }
-    }
-
-    fn bad(what: &str) -> ServiceError {
-        ServiceError::from(sea_orm::DbErr::Type(format!("unreadable {what} in a page from SQLite")))
-    }
-
-    pub fn models(text: &str) -> Result<Vec<Model>, ServiceError> {
-        let rows: Vec<Row> = serde_json::from_str(text).map_err(|_| bad("page"))?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(Model {
-                    uuid: uuid::Uuid::try_parse(row.uuid).map_err(|_| bad("id"))?,
-                    survived: row.survived.map(|s| s != 0),
-                    passenger_class: row.class,
-                    name: row.name,
-                    sex: row.sex,
-                    age: float(row.age, row.age_fraction),
-                    siblings_or_spouses_aboard: row.sibsp,
-                    parents_or_children_aboard: row.parch,
-                    fare: float(row.fare, row.fare_fraction),
-                    seq: row.seq,
-                    version: row.version,
-                })
-            })
-            .collect()
-    }
-}
 
 /// A row as written, with its namesakes (oldest first, itself included) when the writer asked
 /// for them: read inside the write's transaction, so they are exactly what was committed.
