@@ -109,7 +109,13 @@ async fn read(pool: PgPool, statement: String, width: usize, limit: u64) -> Resu
         connection.close_on_drop();
         return Err(query_err(e));
     }
-    Ok(if malformed { None } else { decoder.finish().ok() })
+    let rows = if malformed { None } else { decoder.finish().ok() };
+    if rows.is_none() {
+        // Never expected: the statement selects the table's own columns. The page is read
+        // again the usual way, which names what is wrong if anything is.
+        tracing::warn!("a page read with COPY is not in the table's binary formats; reading it again with sqlx");
+    }
+    Ok(rows)
 }
 
 /// `query` with its values written into it, if every one is an integer.
