@@ -31,6 +31,10 @@ use super::pg_binary::{self, MAX_COLUMNS, NotBinary};
 /// Pages that may hold at least this many rows are read with `COPY`.
 pub const MIN_ROWS: u64 = 256;
 
+/// Chunks (PostgreSQL sends a row per chunk) decoded before a read starts taking turns with
+/// other tasks.
+const YIELD_AFTER: usize = 1024;
+
 /// Told of every statement run outside sea-orm: its SQL, whether it failed, how long it took
 /// (sea-orm's own statements reach the metrics through its callback).
 pub type Observer = Arc<dyn Fn(&str, bool, Duration) + Send + Sync>;
@@ -98,9 +102,18 @@ async fn read(pool: PgPool, statement: String, width: usize, limit: u64) -> Resu
     let mut malformed = false;
     let copied = async {
         let mut chunks = connection.copy_out_raw(&statement).await?;
+        let mut received = 0usize;
         while let Some(chunk) = chunks.next().await {
             // Read on to the end even past a malformed chunk, so that the connection is ready.
             malformed = malformed || decoder.feed(&chunk?).is_err();
+            // Chunks already received come without a wait. Past a page of the usual size
+            // (decoded in about 0.2 ms), take turns as tokio's own I/O does, so that a long
+            // page lets other tasks, and the time limit of the request waiting for it, run;
+            // taking them from the start cost the 887-row list 3–7% of its rate.
+            received += 1;
+            if received > YIELD_AFTER {
+                tokio::task::consume_budget().await;
+            }
         }
         Ok::<_, sea_orm::sqlx::Error>(())
     }
