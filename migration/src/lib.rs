@@ -4,7 +4,8 @@
 //! legacy service noticing: the legacy `titanic` table becomes `passengers` (with an
 //! insertion number, a row version and indexes), and an updatable view named `titanic` keeps
 //! showing the legacy service exactly the nine legacy columns, rows and order it saw before.
-//! No migration changes a row's values or moves a row. Each step is idempotent, [`run`]
+//! No migration changes a row's values or insertion number (SQLite's table is rebuilt once, to
+//! add a stored generated column, with the same rows and numbers). Each step is idempotent, [`run`]
 //! serialises concurrent runs on PostgreSQL with an advisory lock so replicas starting together
 //! do not race, and [`down_to_legacy`] undoes the adoption.
 //!
@@ -26,9 +27,11 @@ mod m20250101_000004_rename_to_passengers;
 mod m20250101_000005_create_change_triggers;
 mod m20250101_000006_create_idempotency_keys;
 mod m20250101_000007_cover_grouped_stats;
+mod m20250101_000008_store_page_rows;
 
 pub use m20250101_000004_rename_to_passengers::LEGACY_COLUMNS;
 pub use m20250101_000006_create_idempotency_keys::IDEMPOTENCY_TABLE;
+pub use m20250101_000008_store_page_rows::{PAGE_ROW, PAGE_ROW_EXPRESSION};
 
 /// Arbitrary but fixed key of the PostgreSQL advisory lock taken around a migration run.
 pub const MIGRATION_LOCK_KEY: i64 = 0x7061_7373_656e_6772; // "passengr"
@@ -46,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20250101_000005_create_change_triggers::Migration),
             Box::new(m20250101_000006_create_idempotency_keys::Migration),
             Box::new(m20250101_000007_cover_grouped_stats::Migration),
+            Box::new(m20250101_000008_store_page_rows::Migration),
         ]
     }
 }

@@ -258,6 +258,8 @@ pub async fn fetch(
         }
         return Ok(models);
     }
+    let mut query = query;
+    query.column((passenger::Entity, Alias::new(migration::PAGE_ROW)));
     let page = Query::select()
         .expr_as(Expr::cust(sqlite_page_as_json(columns)), Alias::new("page"))
         .from_subquery(query, Alias::new("p"))
@@ -270,29 +272,48 @@ pub async fn fetch(
 /// One JSON array of the page's rows, each an array of the columns in declaration order (a
 /// fixed expression over the subquery `p`; no value of a request is part of it), each float as
 /// two values (see [`sqlite_float!`]), ending with the insertion number and the version when
-/// `$rest` names them. The ORDER BY with LIMIT of the subquery makes SQLite produce its rows in
-/// that order, and the aggregate consumes them as produced (the ordering tests hold this on
-/// every backend).
+/// `$rest` names them. A row's array up to those is the text SQLite stored when the row was
+/// written (`page_row`, see the migration that made it), or, where that is null (a float
+/// outside its range), written here; the two agree (`tests/api/decoding.rs`). The ORDER BY with
+/// LIMIT of the subquery makes SQLite produce its rows in that order, and the aggregate
+/// consumes them as produced (the ordering tests hold this on every backend).
 macro_rules! sqlite_page_as_json {
     ($rest:literal) => {
         concat!(
-            r#"json_group_array(json_array(hex(p."uuid"), p."survived", p."passengerClass", p."name", p."sex", "#,
-            sqlite_float!("age"),
-            r#", p."siblingsOrSpousesAboard", p."parentsOrChildrenAboard", "#,
-            sqlite_float!("fare"),
+            r#"'[' || group_concat(coalesce(p."page_row", "#,
+            sqlite_row_text!(),
+            ")",
             $rest,
-            "))"
+            r#" || ']', ',') || ']'"#
         )
     };
 }
+
+/// A row of `p`'s array in the page, without its closing `]`, written at read time: the text
+/// `page_row` holds (`migration::PAGE_ROW_EXPRESSION`), for every row, its extremes included.
+macro_rules! sqlite_row_text {
+    () => {
+        concat!(
+            r#"rtrim(json_array(hex(p."uuid"), p."survived", p."passengerClass", p."name", p."sex", "#,
+            sqlite_float!("age"),
+            r#", p."siblingsOrSpousesAboard", p."parentsOrChildrenAboard", "#,
+            sqlite_float!("fare"),
+            r#"), ']')"#
+        )
+    };
+}
+
+/// The text of a row of the passengers table aliased `p` in an SQLite page, as the page writes
+/// it where the stored `page_row` is null: what a test compares `page_row` with.
+pub const SQLITE_ROW_TEXT: &str = sqlite_row_text!();
 
 /// [`sqlite_page_as_json!`] for each of [`Columns`]: turning numbers into text is much of what
 /// SQLite does for a page, so the columns nobody reads are left out here too.
 fn sqlite_page_as_json(columns: Columns) -> &'static str {
     match columns {
         Columns::Fields => sqlite_page_as_json!(""),
-        Columns::Insertion => sqlite_page_as_json!(r#", p."seq""#),
-        Columns::All => sqlite_page_as_json!(r#", p."seq", p."version""#),
+        Columns::Insertion => sqlite_page_as_json!(r#" || ',' || p."seq""#),
+        Columns::All => sqlite_page_as_json!(r#" || ',' || p."seq" || ',' || p."version""#),
     }
 }
 

@@ -349,7 +349,7 @@ async fn adoption_undone_leaves_the_pristine_legacy_table_and_can_be_adopted_aga
     .await
     .unwrap();
 
-    assert_eq!(migration::down_to_legacy(&adopted_db).await.unwrap(), migration::Undone::Reverted(6));
+    assert_eq!(migration::down_to_legacy(&adopted_db).await.unwrap(), migration::Undone::Reverted(7));
     assert_eq!(catalog(&mut conn).await, catalog(&mut pristine_conn).await, "the schema is not the legacy one");
     let mut expected = legacy(&mut pristine_conn, "SELECT * FROM titanic").await;
     let after = legacy(&mut conn, "SELECT * FROM titanic").await;

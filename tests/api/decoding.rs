@@ -164,3 +164,49 @@ async fn a_copy_cut_short_leaves_its_connection_ready() {
         assert_eq!(count.unwrap(), 887, "after a read cut short at turn {turns}");
     }
 }
+
+/// On SQLite a page copies each row's text from the stored column `page_row` (written by
+/// SQLite when the row is written) and writes it itself only where that is null: for the
+/// historical passengers and the awkward rows, the stored text is exactly what the page would
+/// write, and it is null exactly for the rows with a float outside its range (the extremes),
+/// and it follows an update.
+#[tokio::test]
+async fn sqlite_stores_the_text_a_page_would_write_for_each_row() {
+    let test_db = TestDb::sqlite();
+    let db = test_db.migrated().await;
+    let mut rows = titanic_rows();
+    rows.extend(awkward_rows());
+    insert_all(&db, rows, |_| ()).await.unwrap();
+    let update = r#"UPDATE "passengers" SET "fare" = 1e300 WHERE "seq" = 5"#;
+    assert_eq!(db.execute_unprepared(update).await.unwrap().rows_affected(), 1);
+    let update = r#"UPDATE "passengers" SET "name" = 'Renamed "quoted"', "age" = 0.5 WHERE "seq" = 6"#;
+    assert_eq!(db.execute_unprepared(update).await.unwrap().rows_affected(), 1);
+    let sql = format!(
+        r#"SELECT p."seq" AS seq, p."page_row" AS stored, {} AS written, p."age" AS age, p."fare" AS fare FROM "passengers" p ORDER BY p."seq""#,
+        passenger_api::service::passenger::SQLITE_ROW_TEXT
+    );
+    let read = db.query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
+    assert_eq!(read.len(), 887 + awkward_rows().len());
+    let in_range = |v: Option<f64>| v.is_none_or(|v| v == 0.0 || (v.abs() >= 1.0 / 1024.0 && v.abs() < 4.6e18));
+    let mut stored_rows = 0;
+    for row in &read {
+        let seq: i64 = row.try_get("", "seq").unwrap();
+        let stored: Option<String> = row.try_get("", "stored").unwrap();
+        let written: String = row.try_get("", "written").unwrap();
+        let (age, fare): (Option<f64>, Option<f64>) =
+            (row.try_get("", "age").unwrap(), row.try_get("", "fare").unwrap());
+        assert!(written.starts_with('[') && !written.ends_with(']'), "row {seq}: {written}");
+        if in_range(age) && in_range(fare) {
+            assert_eq!(stored.as_deref(), Some(written.as_str()), "row {seq}");
+            stored_rows += 1;
+        } else {
+            assert_eq!(stored, None, "row {seq} (age {age:?}, fare {fare:?}) is written at read time");
+        }
+        if seq == 6 {
+            assert!(written.contains(r#""Renamed \"quoted\"""#), "{written}");
+        }
+    }
+    // Every historical passenger but the one updated to an extreme fare, and the awkward rows
+    // with ordinary floats (nulls, zero, 0.42, 512.3292, 71.2833).
+    assert_eq!(stored_rows, 886 + 6);
+}

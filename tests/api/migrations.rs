@@ -24,7 +24,7 @@ async fn schema_fingerprint(db: &DatabaseConnection) -> Vec<String> {
 }
 
 /// How many migrations the service has.
-const MIGRATIONS: i64 = 7;
+const MIGRATIONS: i64 = 8;
 
 async fn applied_migrations(db: &DatabaseConnection) -> i64 {
     let row = db
@@ -236,4 +236,73 @@ async fn a_database_migrated_by_a_diverging_release_is_refused() {
     assert!(error.contains("diverging release"), "{error}");
     assert!(error.contains(FUTURE) && error.contains("m20250101_000007_cover_grouped_stats"), "{error}");
     assert_eq!(applied_migrations(&db).await, MIGRATIONS);
+}
+
+/// The SQLite rows as text, every column (the stored `page_row` too when there is one).
+async fn sqlite_rows(db: &DatabaseConnection) -> Vec<String> {
+    let sql = r#"SELECT seq || '|' || hex(uuid) || '|' || quote(survived) || '|' || quote("passengerClass") || '|' || quote(name) || '|' || quote(sex) || '|' || quote(age) || '|' || quote("siblingsOrSpousesAboard") || '|' || quote("parentsOrChildrenAboard") || '|' || quote(fare) || '|' || version AS d FROM passengers ORDER BY seq"#;
+    let rows = db.query_all_raw(Statement::from_string(DatabaseBackend::Sqlite, sql)).await.unwrap();
+    rows.iter().map(|r| r.try_get::<String>("", "d").unwrap()).collect()
+}
+
+/// The SQLite schema's indexes and triggers on `passengers` (not the table's own DDL).
+fn indexes_and_triggers(fingerprint: &[String]) -> Vec<String> {
+    fingerprint.iter().filter(|d| !d.starts_with("CREATE TABLE")).cloned().collect()
+}
+
+/// Migration 8 rebuilds an SQLite table that has rows: same rows and insertion numbers, the
+/// counter past a deleted newest row kept, the same indexes and triggers (the version trigger
+/// still counting), each row's stored page text filled in; undoing it drops the column.
+#[tokio::test]
+async fn sqlite_rebuild_for_stored_page_rows_keeps_rows_numbers_indexes_and_triggers() {
+    use migration::MigratorTrait;
+    let test_db = TestDb::sqlite();
+    let db = test_db.connect().await;
+    migration::Migrator::up(&db, Some(7)).await.unwrap();
+    db.execute_unprepared(
+        r#"INSERT INTO passengers (uuid, survived, "passengerClass", name, sex, age, "siblingsOrSpousesAboard", "parentsOrChildrenAboard", fare)
+           VALUES (randomblob(16), 1, 3, 'A "quoted" name', 'female', 0.42, 1, 0, 7.2292),
+                  (randomblob(16), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+                  (randomblob(16), 0, 1, 'Extreme', 'male', 5e-324, 0, 0, 1e300),
+                  (randomblob(16), 0, 2, 'Deleted', 'male', 30, 0, 0, 13);
+           UPDATE passengers SET name = 'Updated' WHERE seq = 2;
+           DELETE FROM passengers WHERE seq = 4;"#,
+    )
+    .await
+    .unwrap();
+    let rows = sqlite_rows(&db).await;
+    assert_eq!(rows.len(), 3);
+    assert!(rows[1].ends_with("|2"), "version trigger before: {}", rows[1]);
+    let before = indexes_and_triggers(&schema_fingerprint(&db).await);
+    assert!(before.iter().any(|d| d.contains("passengers_next_version")), "{before:?}");
+
+    migration::run(&db).await.unwrap();
+    assert_eq!(applied_migrations(&db).await, MIGRATIONS);
+    assert_eq!(sqlite_rows(&db).await, rows, "rows or insertion numbers changed");
+    let after = schema_fingerprint(&db).await;
+    assert_eq!(indexes_and_triggers(&after), before);
+    assert!(after.iter().any(|d| d.contains("page_row TEXT GENERATED ALWAYS")), "{after:?}");
+    let stored = "SELECT count(page_row) AS n FROM passengers";
+    let count = |sql: &'static str| {
+        let db = &db;
+        async move {
+            let row = db.query_one_raw(Statement::from_string(DatabaseBackend::Sqlite, sql)).await.unwrap().unwrap();
+            row.try_get::<i64>("", "n").unwrap()
+        }
+    };
+    assert_eq!(count(stored).await, 2, "every row but the extreme one has its text");
+
+    db.execute_unprepared("INSERT INTO passengers (uuid, name) VALUES (randomblob(16), 'New'); UPDATE passengers SET age = 1 WHERE seq = 1")
+        .await
+        .unwrap();
+    let now = sqlite_rows(&db).await;
+    assert!(now[3].starts_with("5|"), "the next insertion number is still 5: {}", now[3]);
+    assert!(now[0].ends_with("|2"), "the version trigger still counts: {}", now[0]);
+    assert_eq!(count(stored).await, 3);
+
+    migration::Migrator::down(&db, Some(1)).await.unwrap();
+    let undone = schema_fingerprint(&db).await;
+    assert!(!undone.iter().any(|d| d.contains("page_row")), "{undone:?}");
+    assert_eq!(indexes_and_triggers(&undone), before);
+    assert_eq!(sqlite_rows(&db).await, now);
 }
