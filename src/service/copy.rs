@@ -8,10 +8,8 @@
 //! is a constant.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use sea_orm::sqlx::{self, PgPool};
-use sea_orm::{DbErr, RuntimeErr};
 use uuid::Uuid;
 
 use super::{PassengerData, ServiceError};
@@ -35,9 +33,9 @@ pub async fn copy_all(
     rows: impl IntoIterator<Item = PassengerData>,
     mut progress: impl FnMut(u64),
 ) -> Result<u64, ServiceError> {
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    sqlx::query(QUIET).execute(&mut *tx).await.map_err(db_err)?;
-    let mut copy = tx.copy_in_raw(COPY_STATEMENT).await.map_err(db_err)?;
+    let mut tx = pool.begin().await?;
+    sqlx::query(QUIET).execute(&mut *tx).await?;
+    let mut copy = tx.copy_in_raw(COPY_STATEMENT).await?;
     let mut chunk = String::new();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -49,12 +47,12 @@ pub async fn copy_all(
         }
         if let Err(err) = copy.send(chunk.as_bytes()).await {
             // Dropping the stream cancels it; the transaction then rolls back.
-            return Err(db_err(err));
+            return Err(err.into());
         }
         progress(n);
     }
-    let written = copy.finish().await.map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
+    let written = copy.finish().await?;
+    tx.commit().await?;
     Ok(written)
 }
 
@@ -110,11 +108,6 @@ fn write_text(out: &mut String, value: Option<&str>) {
         out.push('"');
     }
     out.push(',');
-}
-
-/// A driver error as the service's database error (a lost connection becomes "unavailable").
-fn db_err(err: sqlx::Error) -> ServiceError {
-    DbErr::Exec(RuntimeErr::SqlxError(Arc::new(err))).into()
 }
 
 #[cfg(test)]

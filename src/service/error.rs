@@ -61,6 +61,14 @@ impl From<DbErr> for ServiceError {
     }
 }
 
+/// A driver error met outside sea-orm (the `COPY` statements, which sea-orm does not run),
+/// classified as sea-orm's are.
+impl From<sea_orm::sqlx::Error> for ServiceError {
+    fn from(err: sea_orm::sqlx::Error) -> Self {
+        DbErr::Query(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(err))).into()
+    }
+}
+
 /// SQLite's primary result codes SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended
 /// codes (`5 | n << 8`).
 fn is_sqlite_busy(code: &str) -> bool {

@@ -22,7 +22,7 @@ use entity::passenger::Model;
 use futures_util::StreamExt;
 use sea_orm::sea_query::{PostgresQueryBuilder, SelectStatement, Value};
 use sea_orm::sqlx::PgPool;
-use sea_orm::{DatabaseConnection, DbErr, RuntimeErr};
+use sea_orm::{DatabaseConnection, DbErr};
 
 use super::ServiceError;
 use super::passenger::Columns;
@@ -97,15 +97,14 @@ impl BulkReader {
 /// connection is closed rather than returned to the pool if anything fails, as it may be in
 /// the middle of the `COPY` (sqlx does not resume one).
 async fn read(pool: PgPool, statement: String, width: usize, limit: u64) -> Result<Option<Vec<Model>>, ServiceError> {
-    let mut connection = pool.acquire().await.map_err(query_err)?;
+    let mut connection = pool.acquire().await?;
     let mut decoder = Decoder::new(width, usize::try_from(limit).unwrap_or(0).min(4096));
-    let mut malformed = false;
     let copied = async {
         let mut chunks = connection.copy_out_raw(&statement).await?;
         let mut received = 0usize;
         while let Some(chunk) = chunks.next().await {
             // Read on to the end even past a malformed chunk, so that the connection is ready.
-            malformed = malformed || decoder.feed(&chunk?).is_err();
+            decoder.feed(&chunk?);
             // Chunks already received come without a wait. Past a page of the usual size
             // (decoded in about 0.2 ms), take turns as tokio's own I/O does, so that a long
             // page lets other tasks, and the time limit of the request waiting for it, run;
@@ -120,9 +119,9 @@ async fn read(pool: PgPool, statement: String, width: usize, limit: u64) -> Resu
     .await;
     if let Err(e) = copied {
         connection.close_on_drop();
-        return Err(query_err(e));
+        return Err(e.into());
     }
-    let rows = if malformed { None } else { decoder.finish().ok() };
+    let rows = decoder.finish().ok();
     if rows.is_none() {
         // Never expected: the statement selects the table's own columns. The page is read
         // again the usual way, which names what is wrong if anything is.
@@ -150,10 +149,6 @@ fn inlined(query: &SelectStatement) -> Option<String> {
     integers.then(|| query.to_string(PostgresQueryBuilder))
 }
 
-fn query_err(err: sea_orm::sqlx::Error) -> ServiceError {
-    DbErr::Query(RuntimeErr::SqlxError(Arc::new(err))).into()
-}
-
 /// The signature a binary `COPY` starts with.
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 
@@ -162,6 +157,8 @@ struct Decoder {
     width: usize,
     header_read: bool,
     ended: bool,
+    /// A chunk was malformed: the rest is ignored, and [`Decoder::finish`] fails.
+    failed: bool,
     /// The start of an item whose end is in a later chunk.
     pending: Vec<u8>,
     rows: Vec<Model>,
@@ -175,11 +172,25 @@ enum Item {
 
 impl Decoder {
     fn new(width: usize, capacity: usize) -> Self {
-        Self { width, header_read: false, ended: false, pending: Vec::new(), rows: Vec::with_capacity(capacity) }
+        Self {
+            width,
+            header_read: false,
+            ended: false,
+            failed: false,
+            pending: Vec::new(),
+            rows: Vec::with_capacity(capacity),
+        }
     }
 
-    /// Reads what `chunk` completes.
-    fn feed(&mut self, chunk: &[u8]) -> Result<(), NotBinary> {
+    /// Reads what `chunk` completes; after a malformed chunk, nothing more.
+    fn feed(&mut self, chunk: &[u8]) {
+        if !self.failed && self.take(chunk).is_err() {
+            self.failed = true;
+        }
+    }
+
+    /// [`Decoder::feed`], failing on a malformed chunk.
+    fn take(&mut self, chunk: &[u8]) -> Result<(), NotBinary> {
         if self.pending.is_empty() {
             let used = self.read(chunk)?;
             self.pending.extend_from_slice(&chunk[used..]);
@@ -217,7 +228,7 @@ impl Decoder {
 
     /// The rows, if the stream ended where it should.
     fn finish(self) -> Result<Vec<Model>, NotBinary> {
-        if self.ended && self.pending.is_empty() { Ok(self.rows) } else { Err(NotBinary) }
+        if self.ended && self.pending.is_empty() && !self.failed { Ok(self.rows) } else { Err(NotBinary) }
     }
 }
 
@@ -310,7 +321,7 @@ mod tests {
     fn decode(bytes: &[u8], width: usize, cut: usize) -> Result<Vec<Model>, NotBinary> {
         let mut decoder = Decoder::new(width, 0);
         for chunk in bytes.chunks(cut) {
-            decoder.feed(chunk)?;
+            decoder.feed(chunk);
         }
         decoder.finish()
     }
