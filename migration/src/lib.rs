@@ -31,7 +31,7 @@ mod m20250101_000008_store_page_rows;
 
 pub use m20250101_000004_rename_to_passengers::LEGACY_COLUMNS;
 pub use m20250101_000006_create_idempotency_keys::IDEMPOTENCY_TABLE;
-pub use m20250101_000008_store_page_rows::{PAGE_ROW, PAGE_ROW_EXPRESSION};
+pub use m20250101_000008_store_page_rows::PAGE_ROW;
 
 /// Arbitrary but fixed key of the PostgreSQL advisory lock taken around a migration run.
 pub const MIGRATION_LOCK_KEY: i64 = 0x7061_7373_656e_6772; // "passengr"

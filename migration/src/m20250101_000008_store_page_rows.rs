@@ -66,7 +66,7 @@ macro_rules! parts {
 /// fare in two parts — exactly what the server writes for a row at read time — or null when a
 /// float is outside the range [`exact_parts!`] accepts. Fixed once released: a database keeps
 /// the expression it was migrated with.
-pub const PAGE_ROW_EXPRESSION: &str = concat!(
+const PAGE_ROW_EXPRESSION: &str = concat!(
     "CASE WHEN ",
     exact_parts!("age"),
     " AND ",

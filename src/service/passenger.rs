@@ -290,7 +290,7 @@ macro_rules! sqlite_page_as_json {
 }
 
 /// A row of `p`'s array in the page, without its closing `]`, written at read time: the text
-/// `page_row` holds (`migration::PAGE_ROW_EXPRESSION`), for every row, its extremes included.
+/// `page_row` holds (migration 8 stores it), for every row, its extremes included.
 macro_rules! sqlite_row_text {
     () => {
         concat!(
